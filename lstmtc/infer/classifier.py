@@ -1,0 +1,79 @@
+"""Classifier: an exported bundle behind one onnxruntime session. No torch anywhere."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from .bundle import Bundle, load_bundle
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+class Classifier:
+    def __init__(self, bundle: Bundle, precision: str | None = None, threads: int | None = None):
+        import onnxruntime as ort
+
+        self.bundle = bundle
+        self.pipeline = bundle.pipeline
+        self.model_path = bundle.model_path(precision)
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+            opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        self.session = ort.InferenceSession(str(self.model_path), opts, providers=["CPUExecutionProvider"])
+        self._input = self.session.get_inputs()[0].name
+
+    @classmethod
+    def load(cls, bundle: str | os.PathLike | None = None, precision: str | None = None,
+             threads: int | None = None) -> Classifier:
+        """Load a bundle directory; ``None`` means the model shipped inside the package."""
+        if bundle is None:
+            from .default_model import default_bundle_path
+
+            bundle = default_bundle_path()
+        return cls(load_bundle(bundle), precision, threads)
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.bundle.labelset.names)
+
+    def logits_ids(self, input_ids: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self._input: input_ids})[0]
+
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        return self.logits_ids(self.pipeline(texts))
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, classes) probabilities, columns in ``labels`` order."""
+        return softmax(self.logits(texts))
+
+    def predict(self, texts: Sequence[str], k: int = 1, threshold: float = 0.0):
+        """Top-``k`` classes per text, best first, dropping those below ``threshold``.
+
+        Returns ``(labels, probs)``: a list of label lists and a list of probability arrays, one
+        per text (fastText's shape; a list may be shorter than k, or empty, with a threshold).
+        """
+        if k < 1:
+            raise ValueError("k must be at least 1")
+        probs = self.predict_proba(texts)
+        k = min(k, probs.shape[1])
+        order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+        top = np.take_along_axis(probs, order, axis=1)
+        names = self.labels
+        out_labels, out_probs = [], []
+        for idx, p in zip(order, top):
+            keep = p >= threshold
+            out_labels.append([names[i] for i in idx[keep]])
+            out_probs.append(p[keep])
+        return out_labels, out_probs

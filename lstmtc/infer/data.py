@@ -1,0 +1,224 @@
+"""Labelled text data: AG News's original CSV, its header variants, and any CSV/TSV.
+
+Formats read without options:
+- AG News original: no header, every row ``"class","title","description"``;
+- a header row naming a label column (label, class, class_index, category, target) and a text
+  column (text, description, content, body, sentence), with an optional ``title`` column that is
+  joined in front of the text as torchtext did (``title + " " + description``);
+- no header and two columns: ``label,text``.
+Anything else is described with column names or 1-based column numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import DataError
+from .labels import LabelSet, normalize
+
+LABEL_NAMES = ("label", "class", "class_index", "category", "target")
+TEXT_NAMES = ("text", "description", "content", "body", "sentence")
+TITLE_NAMES = ("title",)
+KNOWN_NAMES = frozenset(LABEL_NAMES + TEXT_NAMES + TITLE_NAMES)
+
+csv.field_size_limit(2**31 - 1)
+
+
+@dataclass
+class Columns:
+    """Resolved 0-based column positions."""
+
+    label: int | None
+    text: int
+    title: int | None
+    width: int
+
+
+@dataclass
+class Dataset:
+    texts: list[str]
+    labels: list[int]
+    labelset: LabelSet
+    path: str
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def delimiter_for(path: str | os.PathLike, delimiter: str | None = None) -> str:
+    if delimiter:
+        return delimiter
+    return "\t" if str(path).lower().endswith((".tsv", ".tab")) else ","
+
+
+def _pick(header: list[str], wanted: str | int | None, candidates: Sequence[str], role: str, path) -> int | None:
+    lowered = [h.strip().lower() for h in header]
+    if isinstance(wanted, int) or (isinstance(wanted, str) and wanted.isdigit()):
+        n = int(wanted)
+        if not 1 <= n <= len(header):
+            raise DataError(f"{path}: {role} column {n} does not exist (the file has {len(header)} columns)")
+        return n - 1
+    if wanted is not None:
+        if wanted in header:
+            return header.index(wanted)
+        if wanted.lower() in lowered:
+            return lowered.index(wanted.lower())
+        raise DataError(
+            f"{path}: no {role} column {wanted!r}; the columns are: {', '.join(header)}"
+        )
+    for name in candidates:
+        if name in lowered:
+            return lowered.index(name)
+    return None
+
+
+def resolve_columns(
+    first_row: list[str],
+    path,
+    header: bool | None = None,
+    text_column: str | int | None = None,
+    title_column: str | int | None = None,
+    label_column: str | int | None = None,
+    need_label: bool = True,
+) -> tuple[Columns, bool]:
+    """Find the label/text/title columns from the first row; returns (columns, has_header)."""
+    if header is None:
+        header = any(f.strip().lower() in KNOWN_NAMES for f in first_row) or any(
+            isinstance(c, str) and not c.isdigit() for c in (text_column, title_column, label_column)
+        )
+    width = len(first_row)
+    if header:
+        label = _pick(first_row, label_column, LABEL_NAMES if need_label else (), "label", path)
+        text = _pick(first_row, text_column, TEXT_NAMES, "text", path)
+        if text is None:
+            raise DataError(
+                f"{path}: cannot tell which column holds the text; the columns are: {', '.join(first_row)} "
+                "(name it with --text-column)"
+            )
+        title = _pick(first_row, title_column, TITLE_NAMES if title_column is None else (), "title", path)
+        if need_label and label is None:
+            raise DataError(
+                f"{path}: cannot tell which column holds the label; the columns are: {', '.join(first_row)} "
+                "(name it with --label-column)"
+            )
+    else:
+        names = [str(i + 1) for i in range(width)]
+        if text_column is None and label_column is None and title_column is None:
+            # AG News original ("class","title","description") or a bare "label,text".
+            if need_label and width == 3:
+                return Columns(0, 2, 1, width), False
+            if need_label and width == 2:
+                return Columns(0, 1, None, width), False
+            if not need_label and width == 1:
+                return Columns(None, 0, None, width), False
+            raise DataError(
+                f"{path}: a headerless file with {width} columns needs --text-column and --label-column numbers"
+            )
+        label = _pick(names, label_column, (), "label", path)
+        text = _pick(names, text_column, (), "text", path)
+        title = _pick(names, title_column, (), "title", path)
+        if text is None or (need_label and label is None):
+            raise DataError(f"{path}: give both --text-column and --label-column as 1-based column numbers")
+    if title == text:
+        title = None
+    return Columns(label, text, title, width), header
+
+
+def join_text(row: list[str], cols: Columns) -> str:
+    if cols.title is None:
+        return row[cols.text]
+    return row[cols.title] + " " + row[cols.text]
+
+
+def _decode(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, expected a CSV or TSV file") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise DataError(
+            f"{path}:{line}: not valid UTF-8 ({e.reason} at byte {e.start}); re-encode the file as UTF-8"
+        ) from None
+
+
+def read_rows(path: str | os.PathLike, delimiter: str | None = None):
+    """Yield (line_number, fields) for each record; line numbers are 1-based physical lines
+    where the record starts, so quoted newlines do not shift them."""
+    path = Path(path)
+    reader = csv.reader(io.StringIO(_decode(path), newline=""), delimiter=delimiter_for(path, delimiter))
+    start = 1
+    try:
+        for row in reader:
+            yield start, row
+            start = reader.line_num + 1
+    except csv.Error as e:
+        raise DataError(f"{path}:{start}: malformed CSV ({e})") from None
+
+
+def read_labelled(
+    path: str | os.PathLike,
+    labelset: LabelSet | None = None,
+    *,
+    text_column: str | int | None = None,
+    title_column: str | int | None = None,
+    label_column: str | int | None = None,
+    header: bool | None = None,
+    delimiter: str | None = None,
+    label_names: Sequence[str] | None = None,
+) -> Dataset:
+    """Read a labelled file. With ``labelset`` (a model's classes) labels are mapped onto it and an
+    unknown label is an error; without one the classes are inferred from the file."""
+    rows = read_rows(path, delimiter)
+    try:
+        first_line, first = next(rows)
+    except StopIteration:
+        raise DataError(f"{path}: the file is empty") from None
+    cols, has_header = resolve_columns(first, path, header, text_column, title_column, label_column)
+    texts: list[str] = []
+    raw: list[str] = []
+    lines: list[int] = []
+
+    def take(line: int, row: list[str]):
+        if len(row) != cols.width:
+            if not row:
+                return  # a blank line between records carries no data
+            raise DataError(
+                f"{path}:{line}: expected {cols.width} fields, found {len(row)}; check quoting and the delimiter"
+            )
+        texts.append(join_text(row, cols))
+        raw.append(normalize(row[cols.label]))
+        lines.append(line)
+
+    if not has_header:
+        take(first_line, first)
+    for line, row in rows:
+        take(line, row)
+    if not texts:
+        raise DataError(f"{path}: no data rows")
+
+    if labelset is None:
+        try:
+            labelset = LabelSet.infer(raw, label_names)
+        except ValueError as e:
+            raise DataError(f"{path}: {e}") from None
+    index = labelset.index_map()
+    labels = []
+    for value, line in zip(raw, lines):
+        i = index.get(value)
+        if i is None:
+            raise DataError(
+                f"{path}:{line}: unknown label {value!r}; the model's classes are "
+                + ", ".join(f"{v} ({n})" if v != n else n for v, n in zip(labelset.values, labelset.names))
+            )
+        labels.append(i)
+    return Dataset(texts, labels, labelset, str(path))

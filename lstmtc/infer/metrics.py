@@ -1,0 +1,39 @@
+"""Accuracy, per-class precision/recall/F1 and the confusion matrix with numpy alone, so the
+torch-free install can score labelled data (scikit-learn is not a base dependency)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def confusion_matrix(gold: Sequence[int], pred: Sequence[int], n_classes: int) -> np.ndarray:
+    """Rows are true classes, columns predicted classes (scikit-learn's layout)."""
+    m = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(m, (np.asarray(gold, dtype=np.int64), np.asarray(pred, dtype=np.int64)), 1)
+    return m
+
+
+def report(gold: Sequence[int], pred: Sequence[int], labels: Sequence[str]) -> dict:
+    cm = confusion_matrix(gold, pred, len(labels))
+    tp = np.diag(cm).astype(float)
+    support = cm.sum(axis=1)
+    predicted = cm.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, tp / predicted, 0.0)
+        recall = np.where(support > 0, tp / support, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    n = int(cm.sum())
+    per_class = {
+        name: {"precision": float(p), "recall": float(r), "f1-score": float(f), "support": int(s)}
+        for name, p, r, f, s in zip(labels, precision, recall, f1, support)
+    }
+    return {
+        "n": n,
+        "accuracy": float(tp.sum() / n) if n else 0.0,
+        "per_class": per_class,
+        "macro_f1": float(f1.mean()),
+        "confusion_matrix": cm.tolist(),
+        "labels": list(labels),
+    }

@@ -1,0 +1,32 @@
+"""``lstmtc-evaluate MODEL DATA``."""
+
+from __future__ import annotations
+
+import click
+
+from lstmtc import __version__
+from lstmtc.infer.errors import LstmtcError
+
+from .cli import data_options, read_options
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("model", type=click.Path(exists=True))
+@click.argument("data", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Write metrics.json and confusion_matrix.png (normalized) here.")
+@data_options
+@click.version_option(__version__, prog_name="lstmtc-evaluate")
+def main(model, data, out_dir, text_column, title_column, label_column, no_header, delimiter):
+    """Evaluate MODEL (a checkpoint, run directory or exported bundle) on labelled DATA.
+
+    Prints N, accuracy, scikit-learn's classification report and the confusion matrix.
+    """
+    from .evaluate import evaluate_model, report
+
+    try:
+        result = evaluate_model(model, data, read_options(text_column, title_column, label_column, no_header,
+                                                          delimiter))
+    except LstmtcError as e:
+        raise click.ClickException(str(e)) from None
+    report(result, out_dir)
