@@ -1,0 +1,48 @@
+"""Helpers shared by the benchmark scripts: machine description, table printing, JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+
+OUT = Path(__file__).parent / "out"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ag_news"
+
+
+def machine() -> dict:
+    cpu = platform.processor() or ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()}
+    for mod in ("numpy", "onnxruntime", "torch", "onnx"):
+        try:
+            info[mod] = __import__(mod).__version__
+        except Exception:
+            info[mod] = None
+    return info
+
+
+def print_table(title: str, columns: list[str], rows: list[list]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title)
+    for c in columns:
+        t.add_column(c, justify="right")
+    for r in rows:
+        t.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in r])
+    Console().print(t)
+
+
+def write_json(path: str | os.PathLike | None, name: str, data: dict) -> Path:
+    p = Path(path) if path else OUT / f"{name}.json"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps({"machine": machine(), **data}, indent=1) + "\n")
+    return p
