@@ -142,12 +142,16 @@ def _decode(path: Path) -> str:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise DataError(f"{path}: is a directory, expected a CSV or TSV file") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
+        # utf-8-sig reports positions within the input after its BOM (e.object), not within raw.
+        line = e.object.count(b"\n", 0, e.start) + 1
+        byte = e.start + len(raw) - len(e.object)
         raise DataError(
-            f"{path}:{line}: not valid UTF-8 ({e.reason} at byte {e.start}); re-encode the file as UTF-8"
+            f"{path}:{line}: not valid UTF-8 ({e.reason} at byte {byte}); re-encode the file as UTF-8"
         ) from None
 
 
@@ -179,10 +183,12 @@ def read_labelled(
     """Read a labelled file. With ``labelset`` (a model's classes) labels are mapped onto it and an
     unknown label is an error; without one the classes are inferred from the file."""
     rows = read_rows(path, delimiter)
-    try:
-        first_line, first = next(rows)
-    except StopIteration:
-        raise DataError(f"{path}: the file is empty") from None
+    first_line, first = 0, []
+    while not first:  # blank lines before the first record carry nothing, not even a header
+        try:
+            first_line, first = next(rows)
+        except StopIteration:
+            raise DataError(f"{path}: the file is empty") from None
     cols, has_header = resolve_columns(first, path, header, text_column, title_column, label_column)
     texts: list[str] = []
     raw: list[str] = []

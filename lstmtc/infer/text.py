@@ -4,9 +4,9 @@ torchtext is discontinued and no longer imports beside a current torch, so the r
 re-implemented here and proven identical to its code by tests/test_text_parity.py.
 
 torchtext applies twelve regex substitutions in order. Every pattern is a literal, so a chain
-of ``str.replace`` calls in the same order gives the same string about twice as fast (see
-benchmarks/tokenizer.py). The final ``\\s+`` rule is implied by ``split()``, which splits on the
-same Unicode whitespace as ``re``'s ``\\s``.
+of ``str.replace`` calls in the same order gives the same tokens several times faster (3.8-4.7x
+on the AG News test set, see benchmarks/tokenizer.py). The final ``\\s+`` rule is implied
+by ``split()``, which splits on the same Unicode whitespace as ``re``'s ``\\s``.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ class Vocab:
             dup = next(t for t, c in Counter(self._tokens).items() if c > 1)
             raise VocabError(f"duplicate token {dup!r} in vocabulary")
         for name, idx in (("unk_index", unk_index), ("pad_index", pad_index)):
-            if not (isinstance(idx, int) and 0 <= idx < len(self._tokens)):
+            if not (isinstance(idx, int) and not isinstance(idx, bool) and 0 <= idx < len(self._tokens)):
                 raise VocabError(f"{name} {idx!r} is outside the vocabulary (size {len(self._tokens)})")
         self.unk_index = unk_index
         self.pad_index = pad_index
@@ -125,6 +125,8 @@ class Vocab:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise VocabError(f"{path}: no such file") from None
+        except OSError as e:
+            raise VocabError(f"{path}: cannot read ({e.strerror or e})") from None
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise VocabError(f"{path}: not valid JSON ({e})") from None
         return cls.from_dict(data, str(path))

@@ -1,0 +1,72 @@
+"""LabelSet: class names and the raw values that denote them in data files."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lstmtc.infer.labels import AG_NEWS_NAMES, LabelSet, normalize
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", "1"), (" 1 ", "1"), ("01", "1"), ("+2", "2"), ("-0", "0"),
+                                               ("pos", "pos"), (" Sci/Tech ", "Sci/Tech"), ("1.0", "1.0")])
+def test_normalize(raw, expected):
+    assert normalize(raw) == expected
+
+
+def test_agnews_values_get_agnews_names():
+    ls = LabelSet.infer(["3", "1", "4", "2", "1"])
+    assert ls.values == ("1", "2", "3", "4")
+    assert ls.names == AG_NEWS_NAMES == ("World", "Sports", "Business", "Sci/Tech")
+    assert len(ls) == 4
+
+
+def test_other_integer_sets_keep_their_values_as_names():
+    assert LabelSet.infer(["0", "1", "2", "3"]).names == ("0", "1", "2", "3")
+    assert LabelSet.infer(["1", "2", "3", "4", "5"]).names == ("1", "2", "3", "4", "5")
+    assert LabelSet.infer(["2", "10", "1"]).values == ("1", "2", "10")
+
+
+def test_string_labels_sorted():
+    ls = LabelSet.infer(["spam", "ham", "eggs", "ham"])
+    assert ls.names == ls.values == ("eggs", "ham", "spam")
+
+
+def test_names_override():
+    ls = LabelSet.infer(["1", "2", "3", "4"], ["a", "b", "c", "d"])
+    assert ls.names == ("a", "b", "c", "d") and ls.values == ("1", "2", "3", "4")
+    with pytest.raises(ValueError, match="3 class names given for 2 labels"):
+        LabelSet.infer(["x", "y"], ["a", "b", "c"])
+
+
+def test_invalid_label_sets():
+    with pytest.raises(ValueError, match="at least two classes"):
+        LabelSet.infer(["1", "1"])
+    with pytest.raises(ValueError, match="at least two classes"):
+        LabelSet.infer([])
+    with pytest.raises(ValueError, match="distinct"):
+        LabelSet(("a", "a"), ("1", "2"))
+    with pytest.raises(ValueError, match="same length"):
+        LabelSet(("a", "b"), ("1",))
+
+
+def test_index_map_takes_names_and_values():
+    ls = LabelSet(AG_NEWS_NAMES, ("1", "2", "3", "4"))
+    m = ls.index_map()
+    assert [m[v] for v in ls.values] == [0, 1, 2, 3]
+    assert [m[n] for n in ls.names] == [0, 1, 2, 3]
+    assert "5" not in m and "world" not in m
+
+
+@given(st.lists(st.integers(-50, 50), min_size=1))
+def test_integer_labels_infer_numeric_order(ints):
+    values = [str(i) for i in ints]
+    if len(set(ints)) < 2:
+        with pytest.raises(ValueError):
+            LabelSet.infer(values)
+        return
+    ls = LabelSet.infer(values)
+    assert ls.values == tuple(str(i) for i in sorted(set(ints)))
+    m = ls.index_map()
+    assert all(ls.values[m[normalize(v)]] == normalize(v) for v in values)

@@ -1,0 +1,171 @@
+"""lstmtc.infer is the bottom layer: it must work where torch is not installed and must never
+import torch, lstmtc.train or lstmtc.export."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import lstmtc.infer
+
+INFER = Path(lstmtc.infer.__file__).resolve().parent
+REPO = INFER.parents[1]
+FORBIDDEN = ("torch", "lstmtc.train", "lstmtc.export")
+
+# A meta-path finder that makes the forbidden packages (and anything below them) unimportable,
+# as on a machine where only `pip install lstmtc` ran.
+BLOCKER = textwrap.dedent(
+    """
+    import sys
+
+    FORBIDDEN = {forbidden!r}
+
+    class Blocker:
+        def find_spec(self, name, path=None, target=None):
+            if any(name == f or name.startswith(f + ".") for f in FORBIDDEN):
+                raise ImportError(f"{{name}} is blocked by the layering test")
+            return None
+
+    sys.meta_path.insert(0, Blocker())
+    for mod in list(sys.modules):
+        if any(mod == f or mod.startswith(f + ".") for f in FORBIDDEN):
+            del sys.modules[mod]
+    """
+).format(forbidden=FORBIDDEN)
+
+SCRIPT = BLOCKER + textwrap.dedent(
+    """
+    import importlib
+    import pkgutil
+
+    for name in FORBIDDEN:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+        else:
+            raise SystemExit(f"the blocker let {name} through")
+
+    import lstmtc.infer
+    import lstmtc.infer.cli
+    from lstmtc.infer import Classifier, Vocab, basic_english  # noqa: F401
+
+    # Every module of the inference layer imports without them.
+    imported = []
+    for info in pkgutil.iter_modules(lstmtc.infer.__path__, "lstmtc.infer."):
+        importlib.import_module(info.name)
+        imported.append(info.name)
+
+    # The console script's entry point, exactly as `lstmtc-classify --help` runs it.
+    sys.argv = ["lstmtc-classify", "--help"]
+    try:
+        lstmtc.infer.cli.run()
+    except SystemExit as e:
+        code = e.code
+    else:
+        code = 0
+    assert code in (0, None), f"--help exited with {code!r}"
+
+    leaked = sorted(m for m in sys.modules if any(m == f or m.startswith(f + ".") for f in FORBIDDEN))
+    assert not leaked, leaked
+    print("IMPORTED", len(imported), ",".join(imported))
+    """
+)
+
+
+def test_infer_and_cli_work_without_torch(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSTARTUP")}
+    env["PYTHONPATH"] = str(REPO)
+    env["COLUMNS"] = "100"
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "Usage: lstmtc-classify" in out
+    assert "--model" in out
+    imported_line = next(line for line in out.splitlines() if line.startswith("IMPORTED "))
+    names = imported_line.split(" ", 2)[2].split(",")
+    expected = sorted(f"lstmtc.infer.{p.stem}" for p in INFER.glob("*.py") if p.stem != "__init__")
+    assert sorted(names) == expected
+
+
+def test_blocker_really_blocks(tmp_path):
+    """The harness itself: with the blocker in place, importing torch fails."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(REPO)
+    code = BLOCKER + "\nimport lstmtc.train\n"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode != 0
+    assert "blocked by the layering test" in proc.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Static check
+# ---------------------------------------------------------------------------------------------
+
+
+def _is_forbidden(name: str) -> bool:
+    return any(name == f or name.startswith(f + ".") for f in FORBIDDEN)
+
+
+def imported_names(path: Path, package: str = "lstmtc.infer") -> list[tuple[int, str]]:
+    """Absolute module names a file imports (relative imports resolved), with line numbers;
+    also string arguments of importlib.import_module / __import__ calls."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    parts = package.split(".")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = ".".join(parts[: len(parts) - node.level + 1])
+                module = f"{base}.{node.module}" if node.module else base
+            else:
+                module = node.module
+            found.append((node.lineno, module))
+            # `from lstmtc import train` or `from .. import export` imports a subpackage.
+            found += [(node.lineno, f"{module}.{alias.name}") for alias in node.names]
+        elif isinstance(node, ast.Call):
+            func = node.func
+            fname = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if fname in ("import_module", "__import__") and node.args and isinstance(node.args[0], ast.Constant):
+                if isinstance(node.args[0].value, str):
+                    found.append((node.lineno, node.args[0].value))
+    return found
+
+
+def test_no_infer_module_imports_torch_train_or_export():
+    files = sorted(INFER.rglob("*.py"))
+    assert len(files) >= 10
+    offences = [
+        f"{path.relative_to(REPO)}:{line}: imports {name}"
+        for path in files
+        for line, name in imported_names(path)
+        if _is_forbidden(name)
+    ]
+    assert not offences, "\n".join(offences)
+
+
+def test_static_check_catches_offences(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "import torch.nn\n"
+        "from .. import train\n"
+        "from ..export.cli import main\n"
+        "from lstmtc import export\n"
+        "import importlib\n"
+        "importlib.import_module('torch')\n"
+        "def f():\n"
+        "    import lstmtc.train.loop\n"
+        "from . import vocab\n"
+        "import numpy\n",
+        encoding="utf-8",
+    )
+    flagged = sorted({line for line, name in imported_names(bad) if _is_forbidden(name)})
+    assert flagged == [1, 2, 3, 4, 6, 8]
