@@ -72,3 +72,23 @@ def tiny_bundle(tiny_run, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("bundle") / "tiny"
     export_bundle(tiny_run / "best.pt", out, precisions=("int8",))
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier(tiny_bundle):
+    """The tiny bundle loaded once (fp32) for tests that compare the CLI against the Python API."""
+    from lstmtc.infer import Classifier
+
+    return Classifier.load(tiny_bundle)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _torch_single_thread():
+    """Tiny models train and export many times faster on one thread (no thread contention on a
+    busy CI box); results do not depend on it. Inference-only test runs never import torch here."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
+    yield

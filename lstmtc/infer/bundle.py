@@ -53,7 +53,7 @@ class Bundle:
 def _require(manifest: dict, key: str, kind, where: str):
     value = manifest.get(key)
     if not isinstance(value, kind):
-        raise BundleError(f"{where}: '{key}' is missing or not a {getattr(kind, '__name__', kind)}")
+        raise BundleError(f"{where}: '{key}' is missing or not of type {getattr(kind, '__name__', kind)}")
     return value
 
 
@@ -75,7 +75,7 @@ def load_bundle(path: str | os.PathLike, verify: bool = True) -> Bundle:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BundleError(f"{where}: not an lstmtc bundle manifest (format is not {FORMAT!r})")
     version = manifest.get("version")
-    if version != VERSION:
+    if type(version) is not int or version != VERSION:
         raise BundleError(f"{where}: bundle format version {version!r} is not supported (this lstmtc reads {VERSION})")
     files = _require(manifest, "files", dict, where)
     models = _require(manifest, "models", dict, where)
@@ -84,6 +84,10 @@ def load_bundle(path: str | os.PathLike, verify: bool = True) -> Bundle:
     max_tokens = _require(manifest, "max_tokens", int, where)
     padding_side = _require(manifest, "padding_side", str, where)
     tokenizer = _require(manifest, "tokenizer", str, where)
+    if not all(isinstance(x, str) for x in labels):
+        raise BundleError(f"{where}: 'labels' must be a list of class names (strings)")
+    if not isinstance(values, list) or not all(isinstance(x, str) for x in values):
+        raise BundleError(f"{where}: 'label_values' must be a list of strings")
     if padding_side not in PADDING_SIDES:
         raise BundleError(f"{where}: padding_side {padding_side!r} is not one of {PADDING_SIDES}")
     for precision, name in models.items():
@@ -92,6 +96,8 @@ def load_bundle(path: str | os.PathLike, verify: bool = True) -> Bundle:
     if VOCAB not in files:
         raise BundleError(f"{where}: {VOCAB} is not listed under 'files'")
     for name, digest in files.items():
+        if not isinstance(digest, str) or Path(name).name != name or name in (".", ".."):
+            raise BundleError(f"{where}: file entry {name!r} is not a plain file name with a SHA-256 string")
         fpath = root / name
         if not fpath.is_file():
             raise BundleError(f"{root}: {name} is missing from the bundle")

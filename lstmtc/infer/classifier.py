@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .bundle import Bundle, load_bundle
+from .errors import BundleError
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -29,7 +30,11 @@ class Classifier:
             opts.intra_op_num_threads = threads
             opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
-        self.session = ort.InferenceSession(str(self.model_path), opts, providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(str(self.model_path), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types, none of them ours
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise BundleError(f"{self.model_path}: onnxruntime cannot load this model ({first})") from None
         self._input = self.session.get_inputs()[0].name
 
     @classmethod

@@ -6,7 +6,10 @@ stream, csvscore and output. Never imports torch.
 
 from __future__ import annotations
 
+import io
 import os
+import signal
+import stat
 import sys
 
 import click
@@ -51,13 +54,21 @@ def _warn(msg: str) -> None:
     click.echo(msg, err=True)
 
 
+def _stdin_source():
+    """stdin's file descriptor, or its binary stream where it has none (a host that replaced sys.stdin)."""
+    try:
+        return sys.stdin.fileno()
+    except (AttributeError, ValueError, io.UnsupportedOperation):
+        return getattr(sys.stdin, "buffer", sys.stdin)
+
+
 def classify_lines(clf, sources, fmt: LineFormatter, batch_size: int, strict: bool, quiet: bool, out) -> None:
     from .stream import Decoder, batched_lines
 
     for src in sources:
         name = "<stdin>" if src == "-" else src
         if src == "-":
-            fd, close, total = sys.stdin.fileno(), False, None
+            fd, close, total, live_input = _stdin_source(), False, None, True
         else:
             try:
                 fd = os.open(src, os.O_RDONLY)
@@ -65,12 +76,17 @@ def classify_lines(clf, sources, fmt: LineFormatter, batch_size: int, strict: bo
                 raise LstmtcError(f"{src}: no such file") from None
             except IsADirectoryError:
                 raise LstmtcError(f"{src}: is a directory, expected a text file with one document per line") from None
-            close, total = True, os.fstat(fd).st_size
+            except OSError as e:
+                raise LstmtcError(f"{src}: cannot read it ({e.strerror})") from None
+            st = os.fstat(fd)
+            # a pipe or FIFO named as a file (/dev/stdin, <(tail -f log)) is answered as it arrives, like stdin
+            live_input = not stat.S_ISREG(st.st_mode)
+            close, total = True, (None if live_input else st.st_size)
         bar = _progress(total, os.path.basename(name), src != "-" and not quiet and _stderr_is_tty())
         try:
             on_bytes = _advance(bar)
             decode = Decoder(name, strict, _warn)
-            for batch in batched_lines(fd, batch_size, decode, on_bytes, wait_for_more=(src == "-")):
+            for batch in batched_lines(fd, batch_size, decode, on_bytes, wait_for_more=live_input):
                 live = [i for i, t in enumerate(batch) if t.strip()]
                 lines = [fmt.empty()] * len(batch)
                 if live:
@@ -86,39 +102,27 @@ def classify_lines(clf, sources, fmt: LineFormatter, batch_size: int, strict: bo
                 os.close(fd)
 
 
+def _size(path: str) -> int | None:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return None  # reported by the reader, with its own message
+
+
 def classify_csv(clf, spec, batch_size: int, prob: bool, strict: bool, quiet: bool, out_path) -> int:
     import csv as _csv
 
-    from .csvscore import csv_chunks, output_stream
+    from .csvscore import output_stream, scored_rows
+    from .data import delimiter_for
 
-    labels = clf.labels
-    total = None if spec.path == "-" else os.path.getsize(spec.path)
-    bar = _progress(total, os.path.basename(spec.path), spec.path != "-" and not quiet and _stderr_is_tty())
+    show = spec.path != "-" and not quiet and _stderr_is_tty()
+    bar = _progress(_size(spec.path) if show else None, os.path.basename(spec.path), show)
     rows_done = 0
     try:
-        on_bytes = _advance(bar)
         with output_stream(out_path) as f:
-            delim = "\t" if (spec.delimiter == "\t" or (spec.delimiter is None and
-                                                         spec.path.lower().endswith((".tsv", ".tab")))) else ","
-            if spec.delimiter and spec.delimiter not in ("\t", ","):
-                delim = spec.delimiter
-            w = _csv.writer(f, delimiter=delim, lineterminator="\n")
-            for kind, *rest in csv_chunks(spec, batch_size, strict, on_bytes):
-                if kind == "header":
-                    header, _ = rest
-                    w.writerow(header + ["label"] + ([f"prob_{n}" for n in labels] if prob else []))
-                    continue
-                if kind == "noheader":
-                    continue
-                rows, texts = rest
-                live = [i for i, t in enumerate(texts) if t is not None]
-                probs = clf.predict_proba([texts[i] for i in live]) if live else None
-                extra: list[list[str]] = [[""] + ([""] * len(labels) if prob else []) for _ in rows]
-                if probs is not None:
-                    for j, i in enumerate(live):
-                        p = probs[j]
-                        extra[i] = [labels[int(p.argmax())]] + ([f"{v:.6f}" for v in p] if prob else [])
-                w.writerows(row + e for (_, row), e in zip(rows, extra))
+            w = _csv.writer(f, delimiter=delimiter_for(spec.path, spec.delimiter), lineterminator="\n")
+            for rows in scored_rows(clf, spec, batch_size, prob, strict, _advance(bar), _warn):
+                w.writerows(rows)
                 rows_done += len(rows)
     finally:
         if bar:
@@ -127,6 +131,7 @@ def classify_csv(clf, spec, batch_size: int, prob: bool, strict: bool, quiet: bo
 
 
 def evaluate(clf, path, read_opts: dict, console) -> dict:
+    from rich.markup import escape
     from rich.table import Table
 
     from .data import read_labelled
@@ -137,20 +142,21 @@ def evaluate(clf, path, read_opts: dict, console) -> dict:
     for i in range(0, len(data), 1024):
         pred.extend(clf.predict_proba(data.texts[i:i + 1024]).argmax(1).tolist())
     r = report(data.labels, pred, clf.labels)
-    console.print(f"N\t{r['n']}")
-    console.print(f"accuracy\t{r['accuracy']:.4f}")
+    click.echo(f"N\t{r['n']}")
+    click.echo(f"accuracy\t{r['accuracy']:.4f}")
     t = Table(title="per class")
     for col in ("class", "precision", "recall", "f1", "support"):
         t.add_column(col, justify="left" if col == "class" else "right")
     for name, m in r["per_class"].items():
-        t.add_row(name, f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1-score']:.4f}", str(m["support"]))
+        t.add_row(escape(name), f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1-score']:.4f}",
+                  str(m["support"]))
     console.print(t)
     cm = Table(title="confusion matrix (rows: true, columns: predicted)")
     cm.add_column("")
     for name in clf.labels:
-        cm.add_column(name, justify="right")
+        cm.add_column(escape(name), justify="right")
     for name, row in zip(clf.labels, r["confusion_matrix"]):
-        cm.add_row(name, *map(str, row))
+        cm.add_row(escape(name), *map(str, row))
     console.print(cm)
     return r
 
@@ -171,6 +177,7 @@ def evaluate(clf, path, read_opts: dict, console) -> dict:
 @click.option("--tsv", "tsv_path", type=click.Path(dir_okay=False, allow_dash=True), help="Like --csv, tab-separated.")
 @click.option("--text-column", help="CSV mode: column holding the text (name, or 1-based number with --no-header).")
 @click.option("--title-column", help="CSV mode: column joined in front of the text (AG News's title).")
+@click.option("--label-column", help="--eval: column holding the label (name, or 1-based number with --no-header).")
 @click.option("--no-header", is_flag=True, help="CSV mode: the file has no header row.")
 @click.option("--delimiter", help="CSV mode: field delimiter (default from --csv/--tsv).")
 @click.option("-o", "--output", "out_path", type=click.Path(dir_okay=False, allow_dash=True),
@@ -182,8 +189,8 @@ def evaluate(clf, path, read_opts: dict, console) -> dict:
 @click.option("--strict", is_flag=True, help="Fail on invalid UTF-8 instead of replacing it.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.version_option(__version__, prog_name="lstmtc-classify")
-def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, text_column, title_column, no_header,
-         delimiter, out_path, eval_path, batch_size, threads, strict, quiet):
+def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, text_column, title_column, label_column,
+         no_header, delimiter, out_path, eval_path, batch_size, threads, strict, quiet):
     """Classify text with an exported model: one document per line of FILES (or stdin, or '-').
 
     Prints one line per input line, in input order; an empty input line gives an empty output
@@ -201,18 +208,27 @@ def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, t
       lstmtc-classify --csv test.csv --no-header --title-column 2 --text-column 3 -o out.csv
       lstmtc-classify --eval test.csv
     """
+    # Conflicting options are one-line errors (exit 1), like every other bad input.
     if csv_path and tsv_path:
-        raise click.UsageError("give --csv or --tsv, not both")
+        raise click.ClickException("give --csv or --tsv, not both")
     table = csv_path or tsv_path
     if table and files:
-        raise click.UsageError("FILES are line input; with --csv/--tsv give the file to --csv/--tsv only")
+        raise click.ClickException("FILES are line input; with --csv/--tsv give the file to --csv/--tsv only")
     if eval_path and (table or files):
-        raise click.UsageError("--eval scores a labelled file on its own; drop FILES and --csv/--tsv")
-    if table and (k != 1 or threshold or fmt != "text"):
-        raise click.UsageError("--k, --threshold and --format apply to line input; "
-                               "CSV mode appends 'label' (and with --prob one probability column per class)")
-    if not table and (text_column or title_column or no_header or delimiter) and not eval_path:
-        raise click.UsageError("--text-column, --title-column, --no-header and --delimiter need --csv or --tsv")
+        raise click.ClickException("--eval scores a labelled file on its own; drop FILES and --csv/--tsv")
+    line_opts = [name for name, used in (("--k", k != 1), ("--threshold", bool(threshold)),
+                                         ("--format", fmt != "text")) if used]
+    if eval_path and (line_opts or prob or out_path):
+        raise click.ClickException("--eval prints a report to stdout; drop "
+                                   + ", ".join(line_opts + ["--prob"] * prob + ["--output"] * bool(out_path)))
+    if table and line_opts:
+        raise click.ClickException(f"{', '.join(line_opts)}: line input only; CSV mode appends 'label' "
+                                   "(and with --prob one probability column per class)")
+    if not table and not eval_path and (text_column or title_column or no_header or delimiter):
+        raise click.ClickException("--text-column, --title-column, --no-header and --delimiter need --csv, --tsv "
+                                   "or --eval")
+    if label_column and not eval_path:
+        raise click.ClickException("--label-column is for --eval (the labels of a labelled file)")
     from .classifier import Classifier
 
     try:
@@ -220,7 +236,7 @@ def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, t
         if eval_path:
             from rich.console import Console
 
-            opts = {"text_column": text_column, "title_column": title_column,
+            opts = {"text_column": text_column, "title_column": title_column, "label_column": label_column,
                     "header": False if no_header else None, "delimiter": delimiter}
             evaluate(clf, eval_path, {k_: v for k_, v in opts.items() if v is not None}, Console())
             return
@@ -238,18 +254,53 @@ def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, t
             classify_lines(clf, files or ("-",), formatter, batch_size, strict, quiet, out)
     except LstmtcError as e:
         raise click.ClickException(str(e)) from None
+    except BrokenPipeError:
+        # `| head -1`: the reader is gone, which is not an error. Handled here because click's own
+        # handling of EPIPE exits with 1.
+        _quiet_pipe()
+        sys.exit(0)
+
+
+class _Interrupted(BaseException):
+    """Raised by the SIGINT handler of ``run``; not a KeyboardInterrupt, so click neither prints
+    'Aborted!' nor a blank line, and cleanups (temporary output files) still run on the way out."""
+
+
+def _on_sigint(signum, frame):
+    raise _Interrupted()
 
 
 def run() -> None:
-    """Console-script entry: a closed pipe (`| head`) ends quietly, Ctrl-C exits 130."""
+    """Console-script entry: a closed pipe (`| head`) ends quietly with 0, Ctrl-C exits 130, both
+    without a traceback; errors are one 'Error: ...' line."""
     try:
-        main(standalone_mode=True)
+        signal.signal(signal.SIGINT, _on_sigint)
+    except ValueError:  # not the main thread
+        pass
+    try:
+        rv = main.main(standalone_mode=False)
+        _flush_stdout()
+    except click.exceptions.Abort as e:
+        if isinstance(e.__cause__, KeyboardInterrupt):
+            _quiet_pipe()
+            sys.exit(130)
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except (_Interrupted, KeyboardInterrupt):
+        _quiet_pipe()
+        sys.exit(130)
     except BrokenPipeError:
         _quiet_pipe()
         sys.exit(0)
-    except KeyboardInterrupt:
-        _quiet_pipe()
-        sys.exit(130)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _flush_stdout() -> None:
+    # Surface a closed pipe here, inside run's handlers, rather than in the interpreter's final flush.
+    sys.stdout.flush()
 
 
 def _quiet_pipe() -> None:
@@ -259,4 +310,3 @@ def _quiet_pipe() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except OSError:
         pass
-

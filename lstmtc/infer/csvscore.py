@@ -7,17 +7,18 @@ to a temporary file beside it that is renamed only when every row is written.
 from __future__ import annotations
 
 import csv
-import io
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from .atomic import atomic_path
 from .data import Columns, delimiter_for, join_text, resolve_columns
 from .errors import DataError
+from .stream import Decoder
 
 csv.field_size_limit(2**31 - 1)
 
@@ -31,44 +32,46 @@ class CsvSpec:
     delimiter: str | None = None
 
 
-class _CountingReader(io.RawIOBase):
-    """Counts bytes as the csv reader consumes them, for a byte-based progress bar."""
-
-    def __init__(self, raw, on_bytes):
-        self.raw, self.on_bytes = raw, on_bytes
-
-    def readable(self):
-        return True
-
-    def readinto(self, b):
-        n = self.raw.readinto(b)
-        if n:
-            self.on_bytes(n)
-        return n
+BOM = b"\xef\xbb\xbf"
 
 
-def open_text(path: str, strict: bool, on_bytes: Callable[[int], None] | None = None):
+def open_binary(path: str):
+    """The raw bytes of ``path`` ('-' = stdin)."""
     if path == "-":
-        raw = sys.stdin.buffer
-    else:
-        try:
-            raw = open(path, "rb")
-        except FileNotFoundError:
-            raise DataError(f"{path}: no such file") from None
-        except IsADirectoryError:
-            raise DataError(f"{path}: is a directory") from None
-    if on_bytes:
-        raw = io.BufferedReader(_CountingReader(raw, on_bytes), 1 << 16)
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict" if strict else "replace", newline="")
+        return getattr(sys.stdin, "buffer", sys.stdin)
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read it ({e.strerror})") from None
+
+
+def text_lines(raw: BinaryIO, decode: Decoder, on_bytes: Callable[[int], None] | None = None) -> Iterator[str]:
+    """Physical lines of ``raw`` decoded one by one (line endings kept, so quoted newlines survive
+    for the csv reader): invalid UTF-8 is replaced or refused by ``decode``, which names the line;
+    a UTF-8 byte-order mark at the start is dropped."""
+    for line_no, line in enumerate(raw, 1):
+        if on_bytes:
+            on_bytes(len(line))
+        if line_no == 1 and line.startswith(BOM):
+            line = line[len(BOM):]
+        yield decode(line, line_no)
 
 
 def csv_chunks(spec: CsvSpec, chunk_rows: int, strict: bool = False,
-               on_bytes: Callable[[int], None] | None = None) -> Iterator:
-    """Yield ("header", row) once if there is a header, then ("rows", [(line, row), ...], texts)."""
+               on_bytes: Callable[[int], None] | None = None,
+               warn: Callable[[str], None] | None = None) -> Iterator:
+    """Yield ("header", row, cols) or ("noheader", row, cols) once, then ("rows", [(line, row), ...], texts).
+
+    Invalid UTF-8 becomes U+FFFD with one call of ``warn`` naming the first bad line, or with
+    ``strict`` a DataError naming it."""
     src = "<stdin>" if spec.path == "-" else spec.path
-    f = open_text(spec.path, strict, on_bytes)
+    raw = open_binary(spec.path)
     delim = delimiter_for(spec.path, spec.delimiter)
-    reader = csv.reader(f, delimiter=delim)
+    reader = csv.reader(text_lines(raw, Decoder(src, strict, warn), on_bytes), delimiter=delim)
     start = 1
     try:
         try:
@@ -93,13 +96,38 @@ def csv_chunks(spec: CsvSpec, chunk_rows: int, strict: bool = False,
                 pending = []
         if pending:
             yield "rows", pending, _texts(pending, cols, need, src)
-    except UnicodeDecodeError as e:
-        raise DataError(f"{src}:{start}: not valid UTF-8 ({e.reason}); re-encode it or drop --strict") from None
     except csv.Error as e:
         raise DataError(f"{src}:{start}: malformed CSV ({e})") from None
     finally:
         if spec.path != "-":
-            f.close()
+            raw.close()
+
+
+def scored_rows(clf, spec: CsvSpec, chunk_rows: int, prob: bool = False, strict: bool = False,
+                on_bytes: Callable[[int], None] | None = None,
+                warn: Callable[[str], None] | None = None) -> Iterator[list[list[str]]]:
+    """Output rows, a chunk at a time: every input row with the predicted label appended (and with
+    ``prob`` one probability column per class); an empty text gets empty cells. The header row (if
+    any) comes with the first chunk, so an error in the first chunk leaves no output at all."""
+    labels = clf.labels
+    blank = [""] * (1 + (len(labels) if prob else 0))
+    header: list[list[str]] = []
+    for kind, *rest in csv_chunks(spec, chunk_rows, strict, on_bytes, warn):
+        if kind == "header":
+            header = [rest[0] + ["label"] + ([f"prob_{n}" for n in labels] if prob else [])]
+            continue
+        if kind == "noheader":
+            continue
+        rows, texts = rest
+        live = [i for i, t in enumerate(texts) if t is not None]
+        extra = [blank] * len(rows)
+        if live:
+            for i, p in zip(live, clf.predict_proba([texts[i] for i in live])):
+                extra[i] = [labels[int(p.argmax())]] + ([f"{v:.6f}" for v in p] if prob else [])
+        yield header + [row + e for (_, row), e in zip(rows, extra)]
+        header = []
+    if header:
+        yield header
 
 
 def _texts(rows, cols: Columns, need: int, src: str) -> list[str | None]:
@@ -118,14 +146,21 @@ def _texts(rows, cols: Columns, need: int, src: str) -> list[str | None]:
 
 @contextmanager
 def output_stream(out: str | None, encoding: str = "utf-8"):
-    """stdout, or a temporary file renamed over ``out`` only on success."""
+    """stdout, or a temporary file renamed over ``out`` only on success (on failure an existing
+    ``out`` is left as it was)."""
     if out is None or out == "-":
         yield sys.stdout
         return
     path = Path(out)
-    if path.parent and not path.parent.exists():
+    if not path.parent.is_dir():
         raise DataError(f"{out}: directory {path.parent} does not exist")
-    with atomic_path(path) as tmp:
+    if path.is_dir():
+        raise DataError(f"{out}: is a directory; give a file name to write to")
+    with ExitStack() as stack:
+        try:
+            tmp = stack.enter_context(atomic_path(path))
+        except OSError as e:
+            raise DataError(f"{out}: cannot create a file beside it ({e.strerror})") from None
         with open(tmp, "w", encoding=encoding, newline="") as f:
             yield f
             f.flush()

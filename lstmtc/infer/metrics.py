@@ -10,8 +10,15 @@ import numpy as np
 
 def confusion_matrix(gold: Sequence[int], pred: Sequence[int], n_classes: int) -> np.ndarray:
     """Rows are true classes, columns predicted classes (scikit-learn's layout)."""
+    g = np.asarray(gold, dtype=np.int64).ravel()
+    p = np.asarray(pred, dtype=np.int64).ravel()
+    if g.shape != p.shape:
+        raise ValueError(f"gold and pred differ in length ({g.size} and {p.size})")
+    for name, a in (("gold", g), ("pred", p)):
+        if a.size and (a.min() < 0 or a.max() >= n_classes):
+            raise ValueError(f"{name} holds a class index outside 0..{n_classes - 1}")
     m = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(m, (np.asarray(gold, dtype=np.int64), np.asarray(pred, dtype=np.int64)), 1)
+    np.add.at(m, (g, p), 1)
     return m
 
 

@@ -12,6 +12,7 @@ import os
 import select
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from .errors import DataError
 
@@ -65,15 +66,26 @@ def _pending(fd: int) -> bool:
     return bool(ready)
 
 
-def batched_lines(fd: int, batch_size: int, decode: Decoder,
+def _reader(source: int | BinaryIO) -> tuple[Callable[[], bytes], Callable[[], bool]]:
+    """(read, pending) for a file descriptor or a binary stream without one (an embedding host's
+    replacement ``sys.stdin``, an in-memory buffer): such streams are read to the end as they are."""
+    if isinstance(source, int):
+        return (lambda: os.read(source, READ_SIZE)), (lambda: _pending(source))
+    read = getattr(source, "read1", None) or source.read
+    return (lambda: read(READ_SIZE)), (lambda: True)
+
+
+def batched_lines(source: int | BinaryIO, batch_size: int, decode: Decoder,
                   on_bytes: Callable[[int], None] | None = None, wait_for_more: bool = True
                   ) -> Iterator[list[str]]:
-    """Yield lists of decoded lines (without line endings) read from the file descriptor ``fd``."""
+    """Yield lists of decoded lines (without line endings) read from ``source``, a file descriptor
+    or a binary stream."""
+    read, pending = _reader(source)
     batch: list[str] = []
     pieces: list[bytes] = []  # an unfinished line; kept as pieces so a 10 MB line is not re-copied per read
     line_no = 0
     while True:
-        chunk = os.read(fd, READ_SIZE)
+        chunk = read()
         if on_bytes and chunk:
             on_bytes(len(chunk))
         if not chunk:
@@ -86,7 +98,7 @@ def batched_lines(fd: int, batch_size: int, decode: Decoder,
         nl = chunk.find(b"\n")
         if nl < 0:
             pieces.append(chunk)
-            if batch and wait_for_more and not _pending(fd):
+            if batch and wait_for_more and not pending():
                 yield batch
                 batch = []
             continue
@@ -105,6 +117,6 @@ def batched_lines(fd: int, batch_size: int, decode: Decoder,
                 batch = []
         if start < len(data):
             pieces.append(data[start:])
-        if batch and wait_for_more and not _pending(fd):
+        if batch and wait_for_more and not pending():
             yield batch
             batch = []
