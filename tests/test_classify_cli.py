@@ -521,10 +521,11 @@ def test_csv_column_by_case_insensitive_name(in_csv, tiny_bundle, tiny_classifie
 
 def test_csv_known_column_names_need_no_options(in_csv, tiny_bundle, tiny_classifier):
     # 'text' and 'title' are known names: the text is found, and a column named 'title' is joined in
-    # front of it as AG News's title is (also when only --text-column is given)
+    # front of it as AG News's title is; a user who names the text column gets that column alone
     expected = expected_csv(tiny_classifier, CSV_TEXT, 2, 1)
     assert_ok(invoke(["-m", tiny_bundle, "--csv", in_csv]), expected)
-    assert_ok(invoke(["-m", tiny_bundle, "--csv", in_csv, "--text-column", "text"]), expected)
+    assert_ok(invoke(["-m", tiny_bundle, "--csv", in_csv, "--text-column", "text"]),
+              expected_csv(tiny_classifier, CSV_TEXT, 2, None))
     # naming the text column as the title too leaves only the text
     assert_ok(invoke(["-m", tiny_bundle, "--csv", in_csv, "--text-column", "text", "--title-column", "text"]),
               expected_csv(tiny_classifier, CSV_TEXT, 2, None))

@@ -100,7 +100,11 @@ def resolve_columns(
                 f"{path}: cannot tell which column holds the text; the columns are: {', '.join(first_row)} "
                 "(name it with --text-column)"
             )
-        title = _pick(first_row, title_column, TITLE_NAMES if title_column is None else (), "title", path)
+        # A "title" column is joined in front of the text only when the text column was found by
+        # name too (AG News's class_index,title,description); a user who names the text column
+        # gets exactly that column unless they also name a title column.
+        auto_title = title_column is None and text_column is None
+        title = _pick(first_row, title_column, TITLE_NAMES if auto_title else (), "title", path)
         if need_label and label is None:
             raise DataError(
                 f"{path}: cannot tell which column holds the label; the columns are: {', '.join(first_row)} "
@@ -117,13 +121,15 @@ def resolve_columns(
             if not need_label and width == 1:
                 return Columns(None, 0, None, width), False
             raise DataError(
-                f"{path}: a headerless file with {width} columns needs --text-column and --label-column numbers"
+                f"{path}: a headerless file with {width} columns needs --text-column"
+                + (" and --label-column numbers" if need_label else " (a 1-based column number)")
             )
         label = _pick(names, label_column, (), "label", path)
         text = _pick(names, text_column, (), "text", path)
         title = _pick(names, title_column, (), "title", path)
         if text is None or (need_label and label is None):
-            raise DataError(f"{path}: give both --text-column and --label-column as 1-based column numbers")
+            raise DataError(f"{path}: give --text-column" + (" and --label-column" if need_label else "")
+                            + " as 1-based column numbers")
     if title == text:
         title = None
     return Columns(label, text, title, width), header
