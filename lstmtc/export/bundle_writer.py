@@ -62,8 +62,11 @@ def _prepare_out(out: Path, force: bool) -> None:
     parent = out.parent if str(out.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in (parent, *parent.parents) if p.exists() and not p.is_dir()), parent)
+        raise ExportError(f"cannot create {out}: {blocker} is a file, not a directory") from None
     except OSError as e:
-        raise ExportError(f"cannot create {parent}: {e.strerror}") from None
+        raise ExportError(f"cannot create {parent}: {e.strerror or e}") from None
     if not os.access(parent, os.W_OK):
         raise ExportError(f"{parent}: not writable; choose another -o directory")
 
@@ -145,7 +148,11 @@ def export_bundle(ckpt_path, out_dir, *, force: bool = False, validate: bool = T
         if out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             os.replace(out, old)
-            os.replace(tmp, out)
+            try:
+                os.replace(tmp, out)
+            except BaseException:
+                os.replace(old, out)  # put the previous bundle back
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, out)

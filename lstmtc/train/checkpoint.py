@@ -7,6 +7,8 @@ reads it and nothing is ever unpickled.
 from __future__ import annotations
 
 import os
+import pickle
+import zipfile
 from pathlib import Path
 
 import torch
@@ -42,13 +44,26 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
                 break
         else:
             raise CheckpointError(f"{path}: a directory without {BEST} or {LAST}; is it a training run directory?")
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such file")
+    # torch.save writes a zip archive; anything else (text, a truncated copy, another format) is
+    # refused here with a plain message instead of torch's unpickler errors.
+    try:
+        is_zip = zipfile.is_zipfile(path)
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read ({e.strerror or e})") from None
+    if not is_zip:
+        raise CheckpointError(f"{path}: not an lstmtc checkpoint (not a file written by torch.save)")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such file") from None
-    except Exception as e:  # torch raises many types for a file that is not a checkpoint
+    except pickle.UnpicklingError:
+        raise CheckpointError(
+            f"{path}: not an lstmtc checkpoint (it holds Python objects other than tensors and plain values; "
+            "lstmtc never unpickles those)"
+        ) from None
+    except Exception as e:  # torch raises many types for a damaged file
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"{path}: not a readable lstmtc checkpoint ({first[:200]})") from None
+        raise CheckpointError(f"{path}: not a readable lstmtc checkpoint ({type(e).__name__}: {first[:160]})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an lstmtc checkpoint (no '{FORMAT}' format tag)")
     version = data.get("version")
@@ -61,9 +76,16 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
 
 
 def model_from_checkpoint(ckpt: dict) -> LSTMClassifier:
-    cfg = dict(ckpt["model_config"])
-    model = LSTMClassifier(ModelConfig(**cfg))
-    model.load_state_dict(ckpt["state_dict"])
+    where = ckpt.get("path", "checkpoint")
+    try:
+        cfg = dict(ckpt["model_config"])
+        model = LSTMClassifier(ModelConfig(**cfg))
+        model.load_state_dict(ckpt["state_dict"])
+    except KeyError as e:
+        raise CheckpointError(f"{where}: the checkpoint has no {e.args[0]!r} entry; it is incomplete") from None
+    except (TypeError, ValueError, RuntimeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"{where}: the model in this checkpoint cannot be rebuilt ({first[:200]})") from None
     return model.eval()
 
 

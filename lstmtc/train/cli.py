@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from lstmtc import __version__
@@ -61,6 +63,8 @@ def data_options(f):
 @click.option("--num-layers", type=click.IntRange(1), help="Layers inside each LSTM module [preset, else 1].")
 @click.option("--bidirectional/--unidirectional", default=None, help="[preset, else unidirectional]")
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0)
+@click.option("--pooling", type=click.Choice(["last", "max", "mean"]), default="last",
+              help="What the head reads: the last time step (the reference) or max/mean over real tokens.")
 @click.option("--padding-side", type=click.Choice(["post", "pre"]), default="post",
               help="post = the reference; pre puts the last word on the step the head reads.")
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=1e-3)
@@ -76,7 +80,7 @@ def data_options(f):
 @click.option("--threads", type=click.IntRange(1), help="torch intra-op threads (default: torch's choice).")
 @click.version_option(__version__, prog_name="lstmtc-train")
 def main(train_path, valid_path, test_path, out_dir, resume_dir, preset, max_tokens, embed_dim, hidden,
-         num_layers, bidirectional, dropout, padding_side, lr, batch_size, epochs, seed, valid_fraction,
+         num_layers, bidirectional, dropout, pooling, padding_side, lr, batch_size, epochs, seed, valid_fraction,
          min_freq, max_vocab, text_column, title_column, label_column, no_header, delimiter, label_names,
          device, threads):
     """Train an LSTM text classifier on a labelled CSV/TSV.
@@ -102,11 +106,17 @@ def main(train_path, valid_path, test_path, out_dir, resume_dir, preset, max_tok
         raise click.UsageError("--train FILE is required")
     try:
         if resume_dir:
-            given = [p.name for p in ctx.command.params
-                     if p.name not in ("train_path", "resume_dir", "epochs", "device", "threads")
+            # Settings of the run come from its checkpoint; only what does not change the run
+            # (the file to re-read, how many epochs in all, where to run, --test, --out DIR itself)
+            # may be given beside --resume.
+            given = [max(p.opts, key=len) for p in ctx.command.params
+                     if p.name not in ("train_path", "resume_dir", "epochs", "device", "threads", "test_path",
+                                       "out_dir")
                      and ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE]
-            if given or (out_dir and out_dir != resume_dir):
-                raise click.UsageError(f"--resume takes its settings from the run; drop {', '.join(given) or '--out'}")
+            if out_dir and Path(out_dir).resolve() != Path(resume_dir).resolve():
+                given.append("--out")
+            if given:
+                raise click.UsageError(f"--resume takes its settings from the run; drop {', '.join(given)}")
             cfg, model_args, state = loop.resume_config(resume_dir)
             if ctx.get_parameter_source("epochs") == click.core.ParameterSource.COMMANDLINE:
                 cfg.epochs = epochs
@@ -130,7 +140,7 @@ def main(train_path, valid_path, test_path, out_dir, resume_dir, preset, max_tok
             cfg = TrainConfig(lr=lr, batch_size=batch_size, epochs=epochs, seed=seed, valid_fraction=valid_fraction,
                               min_freq=min_freq, max_vocab=max_vocab, max_tokens=arch.pop("max_tokens"),
                               padding_side=padding_side, device=device, extra={"preset": preset})
-            model_args = dict(arch, embed_dim=embed_dim, dropout=dropout)
+            model_args = dict(arch, embed_dim=embed_dim, dropout=dropout, pooling=pooling)
             opts = read_options(text_column, title_column, label_column, no_header, delimiter, label_names)
             payload = loop.train(train_path, out_dir, cfg, model_args, valid_path, opts)
         if test_path:

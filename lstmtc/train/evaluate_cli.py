@@ -29,4 +29,8 @@ def main(model, data, out_dir, text_column, title_column, label_column, no_heade
                                                           delimiter))
     except LstmtcError as e:
         raise click.ClickException(str(e)) from None
-    report(result, out_dir)
+    try:
+        report(result, out_dir)
+    except OSError as e:
+        where = e.filename or out_dir
+        raise click.ClickException(f"cannot write the report to {where}: {e.strerror or e}") from None

@@ -244,5 +244,6 @@ def resume_config(out_dir) -> tuple[TrainConfig, dict, dict]:
     tc = dict(state["train_config"])
     cfg = TrainConfig(**tc)
     mc = dict(state["model_config"])
-    model_args = {k: mc[k] for k in ("embed_dim", "hidden_sizes", "num_layers", "bidirectional", "dropout")}
+    model_args = {k: mc[k] for k in ("embed_dim", "hidden_sizes", "num_layers", "bidirectional", "dropout", "pooling")
+                  if k in mc}
     return cfg, model_args, state

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+POOLINGS = ("last", "max", "mean")
+
 
 @dataclass
 class ModelConfig:
@@ -27,6 +29,9 @@ class ModelConfig:
     dropout: float = 0.0
     # The id the vectorizer pads with; its embedding is fixed at zero.
     pad_index: int = 1
+    # What the head reads: "last" = the output at the last time step (the reference);
+    # "max" / "mean" = pooled over the real (non-padding) time steps.
+    pooling: str = "last"
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -35,6 +40,8 @@ class ModelConfig:
             raise ValueError("hidden_sizes needs at least one positive size")
         if self.num_classes < 2:
             raise ValueError("num_classes must be at least 2")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, not {self.pooling!r}")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -68,5 +75,15 @@ class LSTMClassifier(nn.Module):
             # No (h0, c0): zero initial states, so the same input always gives the same logits
             # (the reference drew them from torch.randn on every call).
             x, _ = lstm(x)  # (batch, seq, hidden * dirs)
-        last = self.dropout(x[:, -1, :])  # (batch, hidden * dirs): the last time step, as the reference
-        return self.head(last)  # (batch, num_classes)
+        if self.config.pooling == "last":
+            feats = x[:, -1, :]  # (batch, hidden * dirs): the last time step, as the reference
+        else:
+            real = (input_ids != self.config.pad_index).unsqueeze(-1)  # (batch, seq, 1)
+            if self.config.pooling == "max":
+                feats = x.masked_fill(~real, -1e4).amax(dim=1)  # (batch, hidden * dirs)
+                # A document with no real token (an empty text) reads zeros, not the -1e4 fill:
+                # that would reach the head as logits in the thousands.
+                feats = feats.masked_fill(~real.any(dim=1), 0.0)
+            else:
+                feats = (x * real).sum(dim=1) / real.sum(dim=1).clamp(min=1)  # (batch, hidden * dirs)
+        return self.head(self.dropout(feats))  # (batch, num_classes)
