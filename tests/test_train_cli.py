@@ -139,7 +139,7 @@ def test_bad_data_file_names_file_and_line(tmp_path):
     r = invoke(["--train", bad, "--out", tmp_path / "run", *TINY])
     assert r.exit_code == 1
     assert f"{bad}:7" in error_line(r)
-    assert not (tmp_path / "run" / "last.pt").exists()
+    assert not (tmp_path / "run").exists(), "a failed start must not leave an empty run directory"
 
 
 def test_non_utf8_data_file(tmp_path):

@@ -20,6 +20,10 @@ def atomic_path(path: str | os.PathLike):
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
+        # Flush the data to disk before the rename, so a power loss cannot leave the new name
+        # pointing at an empty file.
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

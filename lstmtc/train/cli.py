@@ -147,7 +147,10 @@ def main(train_path, valid_path, test_path, out_dir, resume_dir, preset, max_tok
             from .evaluate import evaluate_model, report
 
             result = evaluate_model(out_dir, test_path, payload.get("read_options") or {})
-            report(result, out_dir=f"{out_dir}/eval")
+            try:
+                report(result, out_dir=f"{out_dir}/eval")
+            except OSError as e:
+                raise click.ClickException(f"cannot write the evaluation report to {out_dir}/eval: {e}") from None
     except LstmtcError as e:
         raise click.ClickException(str(e)) from None
     except KeyboardInterrupt:

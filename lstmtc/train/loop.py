@@ -142,11 +142,12 @@ def train(
     else:
         if (out / LAST).exists():
             raise TrainError(f"{out} already holds a run; use --resume {out} to continue it or choose another --out")
-        out.mkdir(parents=True, exist_ok=True)
         vocab = None
 
     torch.manual_seed(cfg.seed)
     prep = prepare(train_path, cfg, valid_path, vocab, read_options)
+    # Created only once the data has loaded, so a bad file leaves no empty run directory behind.
+    out.mkdir(parents=True, exist_ok=True)
     labels = prep.train.labelset
     mcfg = ModelConfig(vocab_size=len(prep.pipeline.vocab), num_classes=len(labels),
                        pad_index=prep.pipeline.vocab.pad_index, **model_args)
