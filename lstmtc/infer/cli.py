@@ -171,7 +171,8 @@ def evaluate(clf, path, read_opts: dict, console) -> dict:
 @click.option("-k", "--k", "k", type=click.IntRange(1), default=1, help="Print the k most likely labels.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.0,
               help="Leave out labels whose probability is below this.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", help="Line-mode output format.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS + ("parquet",)), default="text",
+              help="Line-mode output format; with --engine dask the part files' format: csv (default) or parquet.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="Score a CSV file ('-' = stdin): every column kept, a 'label' column appended.")
 @click.option("--tsv", "tsv_path", type=click.Path(dir_okay=False, allow_dash=True), help="Like --csv, tab-separated.")
@@ -180,17 +181,27 @@ def evaluate(clf, path, read_opts: dict, console) -> dict:
 @click.option("--label-column", help="--eval: column holding the label (name, or 1-based number with --no-header).")
 @click.option("--no-header", is_flag=True, help="CSV mode: the file has no header row.")
 @click.option("--delimiter", help="CSV mode: field delimiter (default from --csv/--tsv).")
-@click.option("-o", "--output", "out_path", type=click.Path(dir_okay=False, allow_dash=True),
-              help="Write here (atomically: a temporary file renamed when complete) instead of stdout.")
+@click.option("-o", "--output", "out_path", type=click.Path(allow_dash=True),
+              help="Write here (atomically: a temporary file renamed when complete) instead of stdout. "
+                   "With --engine dask: a directory, one part file per input file plus _SUCCESS.")
 @click.option("--eval", "eval_path", type=click.Path(dir_okay=False),
               help="Labelled file: print N, accuracy, per-class precision/recall/F1 and the confusion matrix.")
 @click.option("--batch-size", type=click.IntRange(1), default=DEFAULT_BATCH, help="Documents per onnxruntime call.")
 @click.option("--threads", type=click.IntRange(1), help="onnxruntime intra-op threads [default: all cores].")
 @click.option("--strict", is_flag=True, help="Fail on invalid UTF-8 instead of replacing it.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local",
+              help="CSV/TSV mode: score in this process, or on a Dask cluster (--csv takes a path, glob or fsspec "
+                   "URL, -o a directory; needs lstmtc[dask]).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="--engine dask: use the running cluster at ADDRESS (tcp://host:8786) "
+                   "[default: a LocalCluster on this machine].")
+@click.option("--workers", type=click.IntRange(1),
+              help="--engine dask without --scheduler: LocalCluster worker processes, one thread each "
+                   "[default: one per core]. With --engine dask, --threads is per worker [default: 1].")
 @click.version_option(__version__, prog_name="lstmtc-classify")
 def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, text_column, title_column, label_column,
-         no_header, delimiter, out_path, eval_path, batch_size, threads, strict, quiet):
+         no_header, delimiter, out_path, eval_path, batch_size, threads, strict, quiet, engine, scheduler, workers):
     """Classify text with an exported model: one document per line of FILES (or stdin, or '-').
 
     Prints one line per input line, in input order; an empty input line gives an empty output
@@ -207,8 +218,10 @@ def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, t
       lstmtc-classify --csv in.csv --text-column text --prob -o scored.csv
       lstmtc-classify --csv test.csv --no-header --title-column 2 --text-column 3 -o out.csv
       lstmtc-classify --eval test.csv
+      lstmtc-classify --csv 'in/*.csv' --text-column text --engine dask -o scored/
     """
     # Conflicting options are one-line errors (exit 1), like every other bad input.
+    _check_engine(engine, scheduler, workers, fmt, csv_path or tsv_path, files, eval_path, out_path)
     if csv_path and tsv_path:
         raise click.ClickException("give --csv or --tsv, not both")
     table = csv_path or tsv_path
@@ -217,7 +230,7 @@ def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, t
     if eval_path and (table or files):
         raise click.ClickException("--eval scores a labelled file on its own; drop FILES and --csv/--tsv")
     line_opts = [name for name, used in (("--k", k != 1), ("--threshold", bool(threshold)),
-                                         ("--format", fmt != "text")) if used]
+                                         ("--format", fmt != "text" and engine != "dask")) if used]
     if eval_path and (line_opts or prob or out_path):
         raise click.ClickException("--eval prints a report to stdout; drop "
                                    + ", ".join(line_opts + ["--prob"] * prob + ["--output"] * bool(out_path)))
@@ -229,9 +242,17 @@ def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, t
                                    "or --eval")
     if label_column and not eval_path:
         raise click.ClickException("--label-column is for --eval (the labels of a labelled file)")
+    if engine == "local" and out_path and out_path != "-" and os.path.isdir(out_path):
+        raise click.BadParameter(f"File {click.format_filename(out_path)!r} is a directory.",
+                                 param_hint="'-o' / '--output'")
     from .classifier import Classifier
 
     try:
+        if engine == "dask":
+            _classify_dask(table, out_path, model, precision, prob, text_column, title_column, no_header,
+                           delimiter or ("\t" if tsv_path else None), batch_size, threads, strict, quiet, fmt,
+                           scheduler, workers)
+            return
         clf = Classifier.load(model, precision, threads)
         if eval_path:
             from rich.console import Console
@@ -259,6 +280,39 @@ def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, t
         # handling of EPIPE exits with 1.
         _quiet_pipe()
         sys.exit(0)
+
+
+def _check_engine(engine, scheduler, workers, fmt, table, files, eval_path, out_path) -> None:
+    if engine != "dask":
+        for name, used in (("--scheduler", scheduler), ("--workers", workers), ("--format parquet", fmt == "parquet")):
+            if used:
+                raise click.ClickException(f"{name} needs --engine dask")
+        return
+    if eval_path or not table or files:
+        raise click.ClickException("--engine dask scores --csv/--tsv files; line input and --eval run with "
+                                   "--engine local")
+    if table == "-":
+        raise click.ClickException("--engine dask reads files (a path, glob or URL), not stdin")
+    if not out_path or out_path == "-":
+        raise click.ClickException("--engine dask writes one file per input file: give -o DIRECTORY")
+    if scheduler and workers:
+        raise click.ClickException("--workers sizes a LocalCluster; with --scheduler the cluster's own workers run")
+    if fmt not in ("text", "csv", "parquet"):
+        raise click.ClickException(f"--format {fmt}: with --engine dask the output is csv or parquet")
+
+
+def _classify_dask(table, out_path, model, precision, prob, text_column, title_column, no_header, delimiter,
+                   batch_size, threads, strict, quiet, fmt, scheduler, workers) -> None:
+    from .dask import score_files
+
+    summary = score_files(table, out_path, model, text_column=text_column, title_column=title_column,
+                          header=False if no_header else None, delimiter=delimiter, prob=prob, precision=precision,
+                          threads=threads or 1, batch_size=batch_size, strict=strict,
+                          fmt="parquet" if fmt == "parquet" else "csv", scheduler=scheduler, workers=workers,
+                          warn=_warn)
+    if not quiet and _stderr_is_tty():
+        click.echo(f"{summary['rows']} rows in {len(summary['files'])} part files -> {out_path} "
+                   f"({summary['seconds']:.1f} s)", err=True)
 
 
 class _Interrupted(BaseException):

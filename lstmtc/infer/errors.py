@@ -30,3 +30,7 @@ class MissingExtraError(LstmtcError):
         )
         self.extra = extra
         self.package = package
+
+
+class ExplainError(LstmtcError):
+    """An explanation cannot be made (unknown label, a text with no words, ...)."""

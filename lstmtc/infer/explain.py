@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import LstmtcError, MissingExtraError
+from .errors import ExplainError, MissingExtraError
 
 #: What separates two words for LIME: whitespace and everything basic_english splits off or drops.
 SPLIT_EXPRESSION = r"(?:<br />|[\s'\".,()!?;:])+"
@@ -86,7 +86,7 @@ class Explanation:
         """LIME's own HTML view (class probabilities, weight bars, the highlighted text), one
         self-contained page (LIME inlines its JavaScript)."""
         if self.lime is None:
-            raise LstmtcError("this explanation carries no LIME object to render as HTML")
+            raise ExplainError("this explanation carries no LIME object to render as HTML")
         return self.lime.as_html(labels=(self.label_index,))
 
 
@@ -148,13 +148,13 @@ def resolve_label(labels: Sequence[str], label: str | int | None) -> int | None:
     if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
         if 0 <= label < len(labels):
             return int(label)
-        raise LstmtcError(f"label index {label} is out of range: the model has {len(labels)} classes")
+        raise ExplainError(f"label index {label} is out of range: the model has {len(labels)} classes")
     if label in labels:
         return list(labels).index(label)
     folded = [i for i, name in enumerate(labels) if name.casefold() == str(label).casefold()]
     if len(folded) == 1:
         return folded[0]
-    raise LstmtcError(f"unknown label {label!r}; the model's labels are: {', '.join(labels)}")
+    raise ExplainError(f"unknown label {label!r}; the model's labels are: {', '.join(labels)}")
 
 
 def explain(classifier, text: str, label: str | int | None = None, num_features: int = 10,
@@ -175,7 +175,7 @@ def explain(classifier, text: str, label: str | int | None = None, num_features:
     index = resolve_label(labels, label)
     lowered = text.lower()
     if not words(lowered):
-        raise LstmtcError("nothing to explain: the text has no words")
+        raise ExplainError("nothing to explain: the text has no words")
 
     explainer = lime_text.LimeTextExplainer(class_names=labels, split_expression=SPLIT_EXPRESSION, bow=True,
                                             random_state=seed)

@@ -12,7 +12,7 @@ import click
 
 from lstmtc import __version__
 
-from .errors import LstmtcError
+from .errors import DataError, LstmtcError
 
 
 def read_line(path: str, line: int) -> str:
@@ -21,19 +21,19 @@ def read_line(path: str, line: int) -> str:
         with open(path, encoding="utf-8-sig", newline="") as f:
             content = f.read()
     except FileNotFoundError:
-        raise LstmtcError(f"{path}: no such file") from None
+        raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise LstmtcError(f"{path}: is a directory, expected a text file with one document per line") from None
+        raise DataError(f"{path}: is a directory, expected a text file with one document per line") from None
     except UnicodeDecodeError as e:
-        raise LstmtcError(f"{path}: not UTF-8 text (byte {e.start})") from None
+        raise DataError(f"{path}: not UTF-8 text (byte {e.start})") from None
     except OSError as e:
-        raise LstmtcError(f"{path}: cannot read it ({e.strerror})") from None
+        raise DataError(f"{path}: cannot read it ({e.strerror})") from None
     lines = content.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the newline that ends the last line does not start another one
     if line > len(lines):
         n = len(lines)
-        raise LstmtcError(f"{path} has {n} line{'' if n == 1 else 's'}; there is no line {line}")
+        raise DataError(f"{path} has {n} line{'' if n == 1 else 's'}; there is no line {line}")
     return lines[line - 1].removesuffix("\r")
 
 
