@@ -210,16 +210,18 @@ def bundle_ref(bundle: str | os.PathLike | None = None, precision: str | None = 
                     raise BundleError(f"{b.path / name}: changed while it was being read; try again")
     manifest = files[MANIFEST] if files is not None else (Path(where) / MANIFEST).read_bytes()
     precision = precision or b.manifest.get("default_precision", "fp32")
+    # storage options (credentials) travel with the job only when the workers need them to read the bundle
     ref = BundleRef(_sha(manifest), precision, threads, list(b.labelset.names),
-                    None if ship else where, so)
+                    None if ship else where, {} if ship else so)
     return ref, (files if ship else None)
 
 
-# Per worker process: loaded classifiers (LRU, a few bundles at most) and how often each bundle was
-# loaded (for tests and the curious: client.run(lstmtc.infer.dask.worker_stats)).
+# Per worker process: loaded classifiers (LRU, a few bundles at most), how often each bundle was
+# loaded and how many partitions it scored (for tests and the curious: client.run(worker_stats)).
 _CACHE: OrderedDict[tuple, object] = OrderedDict()
 _CACHE_SIZE = 4
 _LOADS: dict[str, int] = {}
+_RUNS: dict[str, int] = {}
 _LOCK = threading.Lock()
 
 
@@ -261,12 +263,15 @@ def _classifier(ref: BundleRef, files: dict[str, bytes] | None):
                 _CACHE.popitem(last=False)
         else:
             _CACHE.move_to_end(key)
+        _RUNS[ref.key] = _RUNS.get(ref.key, 0) + 1
         return clf
 
 
 def worker_stats() -> dict:
-    """This process's bundle loads and whether torch is imported: ``client.run(worker_stats)``."""
-    return {"pid": os.getpid(), "loads": dict(_LOADS), "cached": len(_CACHE), "torch": "torch" in sys.modules}
+    """This process's bundle loads, partitions scored per bundle, and whether torch is imported:
+    ``client.run(worker_stats)``."""
+    return {"pid": os.getpid(), "loads": dict(_LOADS), "runs": dict(_RUNS), "cached": len(_CACHE),
+            "torch": "torch" in sys.modules}
 
 
 def _worker_name() -> str:
@@ -354,7 +359,8 @@ def score(ddf, bundle: str | os.PathLike | None = None, *, text_column, title_co
     probabilities. ``threads``: onnxruntime intra-op threads per worker (1 suits one worker process
     per core). ``ship``: send the bundle's files with the graph (True) or let workers open
     ``bundle`` themselves (False; shared storage or a URL). Read string columns with
-    ``dtype=str, keep_default_na=False`` to keep values exactly as in the file.
+    ``dtype=str, keep_default_na=False`` to keep values exactly as in the file. (A shipped bundle
+    of several MB makes distributed warn "Sending large graph" once; it is sent once, not per task.)
     """
     _dd()
     if k < 1:
@@ -636,7 +642,7 @@ def cluster_client(scheduler: str | None = None, workers: int | None = None):
             client.close()
         return
     cluster = distributed.LocalCluster(n_workers=workers or _cores(), threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
+                                       dashboard_address=":0")
     try:
         client = distributed.Client(cluster, set_as_default=False)
         try:
@@ -692,7 +698,7 @@ def score_files(pattern: str, out: str | os.PathLike, bundle: str | os.PathLike 
             with warnings.catch_warnings():
                 # the shipped bundle is one key of a few MB in the graph, sent once: expected
                 warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
-                stats = c.compute(written).result()
+                stats = _result(c.compute(written))
             seconds = time.perf_counter() - t0
             notes = _warnings(c, run_id)
         parts = [{"file": str(f), "source": src, "rows": int(n)}
@@ -713,6 +719,22 @@ def score_files(pattern: str, out: str | os.PathLike, bundle: str | os.PathLike 
     for msg in notes:
         (warn or log.warning)(msg)
     return summary
+
+
+def _result(future):
+    """The job's result; Dask's own failures as one-line errors (ours arrive as they were raised)."""
+    from distributed import KilledWorker
+
+    try:
+        return future.result()
+    except LstmtcError:
+        raise
+    except KilledWorker as e:
+        raise LstmtcError(f"Dask gave up on a partition: the workers running it kept dying ({e}); give the "
+                          "workers more memory or split the input into smaller files") from None
+    except ImportError as e:
+        raise LstmtcError(f"a Dask worker cannot import what the job needs ({e}); install lstmtc[dask] "
+                          "(the client's version) on every worker") from None
 
 
 @contextmanager
