@@ -133,7 +133,7 @@ def export_bundle(ckpt_path, out_dir, *, force: bool = False, validate: bool = T
                 "lstmtc_version": __version__,
                 "checkpoint": str(ckpt["path"]),
                 "epoch": ckpt.get("epoch"),
-                "model_config": ckpt.get("model_config"),
+                "model_config": model.config.to_dict(),
                 "train_config": ckpt.get("train_config"),
                 "train_file": ckpt.get("train_file"),
                 "train_sha256": ckpt.get("train_sha256"),

@@ -1,0 +1,58 @@
+"""The model shipped in artifacts/ag_news (installed as lstmtc.default_model)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from conftest import NEEDS_SHARED, SHARED
+
+from lstmtc.infer import Classifier
+from lstmtc.infer.bundle import load_bundle, sha256_file
+from lstmtc.infer.cli import main
+from lstmtc.infer.data import read_labelled
+from lstmtc.infer.default_model import default_bundle_path
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACT = ROOT / "artifacts" / "ag_news"
+
+
+def test_default_bundle_is_the_committed_artifact_and_small_enough():
+    path = default_bundle_path()
+    assert path.resolve() == ARTIFACT.resolve()
+    bundle = load_bundle(path)  # verifies every SHA-256
+    size = sum((path / name).stat().st_size for name in [*bundle.manifest["files"], "bundle.json"])
+    assert size <= 8 * 1024 * 1024, f"bundle is {size} bytes, the limit is 8 MB"
+    assert bundle.labelset.names == ("World", "Sports", "Business", "Sci/Tech")
+
+
+def test_model_card_lists_the_files_sha256():
+    card = (ARTIFACT / "README.md").read_text()
+    for name in ("model.onnx", "vocab.json"):
+        assert sha256_file(ARTIFACT / name) in card, f"model card does not list {name}'s sha256"
+
+
+def test_classify_without_model_uses_the_default_and_help_says_so():
+    runner = CliRunner()
+    help_text = runner.invoke(main, ["--help"]).output
+    assert "Default: the AG News model shipped" in help_text
+    news = (ROOT / "examples" / "news.txt").read_text().splitlines()
+    assert len(news) >= 12
+    r = runner.invoke(main, [str(ROOT / "examples" / "news.txt")])
+    assert r.exit_code == 0, r.output
+    labels = r.output.splitlines()
+    assert len(labels) == len(news)
+    assert set(labels) <= {"World", "Sports", "Business", "Sci/Tech"}
+    assert labels == [ls[0] for ls in Classifier.load(None).predict(news)[0]]
+
+
+@NEEDS_SHARED
+def test_default_model_reaches_the_model_card_accuracy():
+    card = json.loads((ARTIFACT / "card.json").read_text())
+    clf = Classifier.load(None)
+    data = read_labelled(SHARED / "test.csv", clf.bundle.labelset)
+    assert len(data) == card["n_test"] == 7600
+    pred = clf.predict_proba(data.texts).argmax(1)
+    acc = float((pred == data.labels).mean())
+    assert abs(acc - card["test_accuracy"]) < 1e-4, (acc, card["test_accuracy"])
