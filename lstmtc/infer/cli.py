@@ -16,7 +16,7 @@ import click
 
 from lstmtc import __version__
 
-from .errors import LstmtcError
+from .errors import LstmtcError, reading
 from .output import FORMATS, LineFormatter
 
 # Chosen by the batch-size x threads sweep in benchmarks (docs/benchmarks.md).
@@ -70,14 +70,8 @@ def classify_lines(clf, sources, fmt: LineFormatter, batch_size: int, strict: bo
         if src == "-":
             fd, close, total, live_input = _stdin_source(), False, None, True
         else:
-            try:
+            with reading(src, "a text file with one document per line"):
                 fd = os.open(src, os.O_RDONLY)
-            except FileNotFoundError:
-                raise LstmtcError(f"{src}: no such file") from None
-            except IsADirectoryError:
-                raise LstmtcError(f"{src}: is a directory, expected a text file with one document per line") from None
-            except OSError as e:
-                raise LstmtcError(f"{src}: cannot read it ({e.strerror})") from None
             st = os.fstat(fd)
             # a pipe or FIFO named as a file (/dev/stdin, <(tail -f log)) is answered as it arrives, like stdin
             live_input = not stat.S_ISREG(st.st_mode)

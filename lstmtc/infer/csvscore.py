@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from .atomic import atomic_path
 from .data import Columns, delimiter_for, join_text, resolve_columns
-from .errors import DataError
+from .errors import DataError, reading
 from .stream import Decoder
 
 csv.field_size_limit(2**31 - 1)
@@ -39,14 +39,8 @@ def open_binary(path: str):
     """The raw bytes of ``path`` ('-' = stdin)."""
     if path == "-":
         return getattr(sys.stdin, "buffer", sys.stdin)
-    try:
+    with reading(path, "a CSV or TSV file"):
         return open(path, "rb")
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory") from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot read it ({e.strerror})") from None
 
 
 def text_lines(raw: BinaryIO, decode: Decoder, on_bytes: Callable[[int], None] | None = None) -> Iterator[str]:

@@ -79,7 +79,7 @@ import numpy as np
 from lstmtc.infer.bundle import MANIFEST, load_bundle
 from lstmtc.infer.csvscore import text_lines
 from lstmtc.infer.data import delimiter_for, resolve_columns
-from lstmtc.infer.errors import BundleError, DataError, LstmtcError, MissingExtraError
+from lstmtc.infer.errors import BundleError, DataError, LstmtcError, MissingExtraError, reading
 from lstmtc.infer.stream import Decoder
 
 csv.field_size_limit(2**31 - 1)
@@ -442,14 +442,8 @@ def expand(pattern: str, storage_options: dict | None = None) -> list[str]:
 @contextmanager
 def _open(path: str, storage_options: dict):
     fsspec = _fsspec()
-    try:
+    with reading(path, "a CSV or TSV file"):
         f = fsspec.open(path, "rb", compression="infer", **storage_options).open()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory") from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot read it ({e.strerror or e})") from None
     try:
         yield f
     finally:

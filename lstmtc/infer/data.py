@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import DataError
+from .errors import DataError, reading
 from .labels import LabelSet, normalize
 
 LABEL_NAMES = ("label", "class", "class_index", "category", "target")
@@ -142,14 +142,8 @@ def join_text(row: list[str], cols: Columns) -> str:
 
 
 def _decode(path: Path) -> str:
-    try:
+    with reading(path, "a CSV or TSV file"):
         raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, expected a CSV or TSV file") from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:

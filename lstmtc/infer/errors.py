@@ -1,5 +1,7 @@
 """Typed errors of the library. Only the CLI layers turn them into one-line messages."""
 
+from contextlib import contextmanager
+
 
 class LstmtcError(Exception):
     """Base class: every error lstmtc raises on bad input or files is one of these."""
@@ -34,3 +36,16 @@ class MissingExtraError(LstmtcError):
 
 class ExplainError(LstmtcError):
     """An explanation cannot be made (unknown label, a text with no words, ...)."""
+
+
+@contextmanager
+def reading(path, expected: str = "a file"):
+    """Turn the OS errors of opening ``path`` into one-line DataErrors that name it."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, expected {expected}") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read it ({e.strerror or e})") from None

@@ -12,22 +12,17 @@ import click
 
 from lstmtc import __version__
 
-from .errors import DataError, LstmtcError
+from .errors import DataError, LstmtcError, reading
 
 
 def read_line(path: str, line: int) -> str:
     """Line ``line`` (1-based) of a UTF-8 text file, without its line ending."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
+        with reading(path, "a text file with one document per line"), \
+                open(path, encoding="utf-8-sig", newline="") as f:
             content = f.read()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, expected a text file with one document per line") from None
     except UnicodeDecodeError as e:
         raise DataError(f"{path}: not UTF-8 text (byte {e.start})") from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot read it ({e.strerror})") from None
     lines = content.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the newline that ends the last line does not start another one
