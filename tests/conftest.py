@@ -92,3 +92,40 @@ def _torch_single_thread():
     if torch is not None:
         torch.set_num_threads(1)
     yield
+
+
+def torchtext_file(relative: str) -> Path | None:
+    """Path of a file inside the installed torchtext, found without importing the package
+    (importing it fails beside a current torch; its pure-Python files still load by path)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("torchtext")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for root in spec.submodule_search_locations:
+        path = Path(root) / relative
+        if path.is_file():
+            return path
+    return None
+
+
+def import_blocker(*blocked: str, announce: bool = False) -> str:
+    """Python source that makes the named packages (and anything below them) unimportable, as on
+    a machine where only `pip install lstmtc` ran; put it in front of a `python -c` script.
+    ``announce`` also writes "blocked import: NAME" to stderr, so that an attempt the code under
+    test catches and hides is still seen."""
+    say = "        sys.stderr.write(f'blocked import: {name}\\n')\n" if announce else ""
+    return (
+        "import sys\n"
+        f"_BLOCKED = {tuple(blocked)!r}\n"
+        "class _Blocker:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if any(name == b or name.startswith(b + '.') for b in _BLOCKED):\n"
+        + say.replace("        ", "            ", 1) +
+        "            raise ImportError(f'{name} is blocked by this test')\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, _Blocker())\n"
+        "for _m in list(sys.modules):\n"
+        "    if any(_m == b or _m.startswith(b + '.') for b in _BLOCKED):\n"
+        "        del sys.modules[_m]\n"
+    )

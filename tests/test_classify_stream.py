@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import import_blocker
 
 LABELS = ["World", "Sports", "Business", "Sci/Tech"]
 TIMEOUT = 60  # seconds; generous, the machine may be busy. Nothing here asserts speed.
@@ -220,20 +221,7 @@ def test_errors_are_one_line_in_a_real_process(tmp_path, tiny_bundle):
     assert r.returncode == 1 and r.stderr.startswith(b"Error: ") and r.stderr.count(b"\n") == 1
 
 
-BLOCK_TORCH = """
-import sys
-
-class _BlockTorch:
-    def find_spec(self, name, path=None, target=None):
-        if name == "torch" or name.startswith("torch."):
-            sys.stderr.write("TORCH IMPORTED: " + name + "\\n")
-            raise ImportError("torch is blocked in this test")
-        return None
-
-sys.meta_path.insert(0, _BlockTorch())
-from lstmtc.infer.cli import run
-run()
-"""
+BLOCK_TORCH = import_blocker("torch", announce=True) + "from lstmtc.infer.cli import run\nrun()\n"
 
 
 @pytest.mark.parametrize("mode", ["lines", "csv", "eval"])
@@ -246,5 +234,5 @@ def test_classify_never_imports_torch(tmp_path, synth_dir, tiny_bundle, mode):
     r = subprocess.run([sys.executable, "-c", BLOCK_TORCH, "-m", str(tiny_bundle), *args], capture_output=True,
                        timeout=TIMEOUT, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert r.returncode == 0, r.stderr.decode()
-    assert b"TORCH" not in r.stderr
+    assert b"blocked import" not in r.stderr
     assert r.stdout

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import TOPICS
+from conftest import TOPICS, import_blocker
 
 pytest.importorskip("lime", reason="the 'explain' extra (lime) is not installed")
 
@@ -38,25 +38,6 @@ BUSINESS_TEXT = "Shares of the merger and the profit to the investors of stocks"
 # A real headline for the bundled AG News model.
 HEADLINE = "Quarterly profit of the bank rose and its shares jumped as investors cheered the merger."
 
-# A meta-path finder that makes the named packages unimportable (tests/test_layering.py's approach).
-BLOCKER = textwrap.dedent(
-    """
-    import sys
-
-    BLOCKED = {blocked!r}
-
-    class Blocker:
-        def find_spec(self, name, path=None, target=None):
-            if any(name == b or name.startswith(b + ".") for b in BLOCKED):
-                raise ImportError(f"{{name}} is blocked by this test")
-            return None
-
-    sys.meta_path.insert(0, Blocker())
-    for mod in list(sys.modules):
-        if any(mod == b or mod.startswith(b + ".") for b in BLOCKED):
-            del sys.modules[mod]
-    """
-)
 
 
 def run_blocked(code: str, *args: str, blocked=("torch",)) -> subprocess.CompletedProcess:
@@ -64,7 +45,7 @@ def run_blocked(code: str, *args: str, blocked=("torch",)) -> subprocess.Complet
     env["PYTHONPATH"] = str(REPO)
     env["PYTHONWARNINGS"] = "ignore"
     env["COLUMNS"] = "100"
-    script = BLOCKER.format(blocked=tuple(blocked)) + textwrap.dedent(code)
+    script = import_blocker(*blocked) + textwrap.dedent(code)
     return subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=TIMEOUT,
                           cwd=REPO)
 

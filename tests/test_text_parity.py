@@ -12,27 +12,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import NEEDS_SHARED, SHARED
+from conftest import NEEDS_SHARED, SHARED, torchtext_file
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lstmtc.infer.text import TOKENIZERS, basic_english
 
 
-def _torchtext_file(relative: str) -> Path | None:
-    """Path of a file inside the installed torchtext, found without importing the package."""
-    spec = importlib.util.find_spec("torchtext")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for root in spec.submodule_search_locations:
-        path = Path(root) / relative
-        if path.is_file():
-            return path
-    return None
-
-
 def _load_reference():
-    path = _torchtext_file("data/utils.py")
+    path = torchtext_file("data/utils.py")
     if path is None:
         pytest.skip("torchtext's files are not installed (pip install --no-deps torchtext==0.18.0)")
     spec = importlib.util.spec_from_file_location("_torchtext_data_utils", path)

@@ -8,13 +8,11 @@ the token list it is given, and a Vocab that holds it. Everything else is torcht
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import sys
-from pathlib import Path
 
 import pytest
-from conftest import NEEDS_SHARED, SHARED
+from conftest import NEEDS_SHARED, SHARED, torchtext_file
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,17 +23,6 @@ from lstmtc.infer.vocab import FORMAT, PAD, UNK, VERSION, Vocab
 SPECIALS = ["<unk>", "<pad>"]
 PYBIND_IMPORT = "from torchtext._torchtext import Vocab as VocabPybind\n"
 VOCAB_IMPORT = "from .vocab import Vocab\n"
-
-
-def _torchtext_file(relative: str) -> Path | None:
-    spec = importlib.util.find_spec("torchtext")  # finds the package without importing it
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for root in spec.submodule_search_locations:
-        path = Path(root) / relative
-        if path.is_file():
-            return path
-    return None
 
 
 class RecordingPybind:
@@ -53,7 +40,7 @@ class StubVocab:
 
 @pytest.fixture(scope="module")
 def torchtext_build():
-    path = _torchtext_file("vocab/vocab_factory.py")
+    path = torchtext_file("vocab/vocab_factory.py")
     if path is None:
         pytest.skip("torchtext's files are not installed (pip install --no-deps torchtext==0.18.0)")
     source = path.read_text(encoding="utf-8")
