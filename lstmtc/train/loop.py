@@ -17,6 +17,7 @@ from torch import nn
 
 from lstmtc.infer.data import Dataset, read_labelled
 from lstmtc.infer.errors import CheckpointError, LstmtcError
+from lstmtc.infer.text import basic_english
 from lstmtc.infer.vectorize import TextPipeline, vectorize
 from lstmtc.infer.vocab import Vocab
 
@@ -82,8 +83,8 @@ def prepare(train_path, cfg: TrainConfig, valid_path=None, vocab: Vocab | None =
         tr_labels = [data.labels[i] for i in tr_idx]
         va_texts = [data.texts[i] for i in va_idx]
         va_labels = [data.labels[i] for i in va_idx]
-    tokenizer = TextPipeline(Vocab(["<unk>", "<pad>"], 0, 1), cfg.max_tokens, cfg.padding_side)
-    tr_tokens = tokenizer.tokenize(tr_texts)
+    # Tokenized once per run (the vocabulary needs the tokens before any pipeline exists).
+    tr_tokens = [basic_english(t) for t in tr_texts]
     if vocab is None:
         vocab = Vocab.build(tr_tokens, min_freq=cfg.min_freq, max_tokens=cfg.max_vocab)
     pipeline = TextPipeline(vocab, cfg.max_tokens, cfg.padding_side)
