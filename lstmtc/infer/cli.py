@@ -20,7 +20,7 @@ from .errors import LstmtcError, reading
 from .output import FORMATS, LineFormatter
 
 # Chosen by the batch-size x threads sweep in benchmarks (docs/benchmarks.md).
-DEFAULT_BATCH = 256
+DEFAULT_BATCH = 64
 
 
 def _stderr_is_tty() -> bool:

@@ -84,7 +84,7 @@ from lstmtc.infer.stream import Decoder
 
 csv.field_size_limit(2**31 - 1)
 
-DEFAULT_BATCH = 256
+DEFAULT_BATCH = 64
 SUCCESS = "_SUCCESS"
 WARN_TOPIC = "lstmtc-warning"
 _PART = re.compile(r"part-\d{5,}\.(csv|tsv|parquet)")
