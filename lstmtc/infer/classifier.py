@@ -11,6 +11,15 @@ from .bundle import Bundle, load_bundle
 from .errors import BundleError
 
 
+def top_k(probs: np.ndarray, k: int, threshold: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(indices, probabilities, keep-mask), each (n, min(k, classes)), best first; ties keep
+    class order. ``keep`` marks the entries at or above ``threshold``."""
+    k = min(k, probs.shape[1])
+    order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+    top = np.take_along_axis(probs, order, axis=1)
+    return order, top, top >= threshold
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
     np.exp(z, out=z)
@@ -71,14 +80,8 @@ class Classifier:
         """
         if k < 1:
             raise ValueError("k must be at least 1")
-        probs = self.predict_proba(texts)
-        k = min(k, probs.shape[1])
-        order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
-        top = np.take_along_axis(probs, order, axis=1)
+        order, top, keep = top_k(self.predict_proba(texts), k, threshold)
         names = self.labels
-        out_labels, out_probs = [], []
-        for idx, p in zip(order, top):
-            keep = p >= threshold
-            out_labels.append([names[i] for i in idx[keep]])
-            out_probs.append(p[keep])
+        out_labels = [[names[i] for i in idx[kk]] for idx, kk in zip(order, keep)]
+        out_probs = [p[kk] for p, kk in zip(top, keep)]
         return out_labels, out_probs

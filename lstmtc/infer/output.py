@@ -9,15 +9,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .classifier import top_k
+
 FORMATS = ("text", "tsv", "jsonl", "csv")
-
-
-def top_k(probs: np.ndarray, k: int, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(indices, probabilities, keep-mask), each (n, k), best first."""
-    k = min(k, probs.shape[1])
-    order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
-    top = np.take_along_axis(probs, order, axis=1)
-    return order, top, top >= threshold
 
 
 class LineFormatter:
