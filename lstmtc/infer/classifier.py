@@ -63,14 +63,18 @@ class Classifier:
     def logits_ids(self, input_ids: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self._input: input_ids})[0]
 
-    def logits(self, texts: Sequence[str]) -> np.ndarray:
+    def logits(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """(n, classes) logits; with ``batch_size``, one onnxruntime call per that many texts."""
         if len(texts) == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        return self.logits_ids(self.pipeline(texts))
+        if batch_size is None or len(texts) <= batch_size:
+            return self.logits_ids(self.pipeline(texts))
+        return np.concatenate([self.logits_ids(self.pipeline(texts[i:i + batch_size]))
+                               for i in range(0, len(texts), batch_size)])
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """(n, classes) probabilities, columns in ``labels`` order."""
-        return softmax(self.logits(texts))
+        return softmax(self.logits(texts, batch_size))
 
     def predict(self, texts: Sequence[str], k: int = 1, threshold: float = 0.0):
         """Top-``k`` classes per text, best first, dropping those below ``threshold``.

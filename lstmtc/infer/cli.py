@@ -132,9 +132,7 @@ def evaluate(clf, path, read_opts: dict, console) -> dict:
     from .metrics import report
 
     data = read_labelled(path, clf.bundle.labelset, **read_opts)
-    pred = []
-    for i in range(0, len(data), 1024):
-        pred.extend(clf.predict_proba(data.texts[i:i + 1024]).argmax(1).tolist())
+    pred = clf.logits(data.texts, batch_size=1024).argmax(1).tolist()
     r = report(data.labels, pred, clf.labels)
     click.echo(f"N\t{r['n']}")
     click.echo(f"accuracy\t{r['accuracy']:.4f}")

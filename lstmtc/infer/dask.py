@@ -77,6 +77,7 @@ from pathlib import Path
 import numpy as np
 
 from lstmtc.infer.bundle import MANIFEST, load_bundle
+from lstmtc.infer.classifier import top_k
 from lstmtc.infer.csvscore import text_lines
 from lstmtc.infer.data import delimiter_for, resolve_columns
 from lstmtc.infer.errors import BundleError, DataError, LstmtcError, MissingExtraError, reading
@@ -321,8 +322,8 @@ def _append(df, probs: np.ndarray, live: np.ndarray, labels: Sequence[str], k: i
 
     out = df.copy()
     names = output_columns(labels, k, prob)
-    k = min(k, len(labels))
-    order = np.argsort(-probs, axis=1, kind="stable")[:, :k] if len(probs) else np.zeros((0, k), dtype=int)
+    order = top_k(probs, k)[0]
+    k = order.shape[1]
     for j in range(k):
         out[names[j]] = pd.Series([labels[i] if ok else "" for i, ok in zip(order[:, j].tolist(), live.tolist())],
                                   index=df.index, dtype=object)

@@ -26,8 +26,7 @@ def predict_file(model_path, data_path, read_options: dict | None = None, batch_
 
         clf = Classifier.load(path)
         data = read_labelled(data_path, clf.bundle.labelset, **opts)
-        pred = np.concatenate([clf.logits(data.texts[i:i + batch_size]).argmax(1)
-                               for i in range(0, len(data), batch_size)])
+        pred = clf.logits(data.texts, batch_size).argmax(1)
         return np.asarray(data.labels), pred, clf.labels, "bundle"
     import torch
 
