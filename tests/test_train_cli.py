@@ -100,7 +100,7 @@ def test_resume_rejects_conflicting_options(small_csv, tmp_path):
     before = (run / "last.pt").read_bytes()
     for extra, named in ((["--lr", "0.5"], "--lr"), (["--preset", "3"], "--preset"),
                          (["--hidden", "16"], "--hidden"), (["--out", tmp_path / "other"], "--out"),
-                         (["--seed", "1"], "--seed")):
+                         (["--seed", "1"], "--seed"), (["--precision", "bf16"], "--precision")):
         r = invoke(["--resume", run, "--train", small_csv, *extra])
         assert r.exit_code == 2, (extra, r.output)
         assert named in error_line(r)

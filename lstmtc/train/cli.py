@@ -77,12 +77,16 @@ def data_options(f):
 @data_options
 @click.option("--label-names", help="Comma-separated class names, in sorted label order (default: from the data).")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto",
+              help="Training arithmetic. auto = bf16 mixed precision where the device computes bf16 natively "
+                   "(AVX512-BF16/AMX CPUs, recent GPUs; ~0.6x the step time), else fp32. Weights, optimizer "
+                   "state, validation and the exported model are fp32 either way.")
 @click.option("--threads", type=click.IntRange(1), help="torch intra-op threads (default: torch's choice).")
 @click.version_option(__version__, prog_name="lstmtc-train")
 def main(train_path, valid_path, test_path, out_dir, resume_dir, preset, max_tokens, embed_dim, hidden,
          num_layers, bidirectional, dropout, pooling, padding_side, lr, batch_size, epochs, seed, valid_fraction,
          min_freq, max_vocab, text_column, title_column, label_column, no_header, delimiter, label_names,
-         device, threads):
+         device, precision, threads):
     """Train an LSTM text classifier on a labelled CSV/TSV.
 
     \b
@@ -139,7 +143,8 @@ def main(train_path, valid_path, test_path, out_dir, resume_dir, preset, max_tok
                 arch["bidirectional"] = bidirectional
             cfg = TrainConfig(lr=lr, batch_size=batch_size, epochs=epochs, seed=seed, valid_fraction=valid_fraction,
                               min_freq=min_freq, max_vocab=max_vocab, max_tokens=arch.pop("max_tokens"),
-                              padding_side=padding_side, device=device, extra={"preset": preset})
+                              padding_side=padding_side, device=device, precision=precision,
+                              extra={"preset": preset})
             model_args = dict(arch, embed_dim=embed_dim, dropout=dropout, pooling=pooling)
             opts = read_options(text_column, title_column, label_column, no_header, delimiter, label_names)
             payload = loop.train(train_path, out_dir, cfg, model_args, valid_path, opts)

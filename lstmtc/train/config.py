@@ -21,11 +21,18 @@ class TrainConfig:
     # "post" is the reference; "pre" puts the last word on the step the head reads.
     padding_side: str = "post"
     device: str = "cpu"
+    # "auto": bf16 mixed precision (autocast; weights, optimizer and validation stay fp32) where the
+    # device computes bf16 natively -- a preset-2 step takes ~0.6x the fp32 time on an AVX512-BF16
+    # CPU at no measured accuracy cost (docs/results.md) -- and fp32 elsewhere, where emulated
+    # bf16 would only be slower. A run stores what "auto" resolved to, so --resume keeps it.
+    precision: str = "auto"
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
+
+PRECISIONS = ("auto", "fp32", "bf16")
 
 # name -> (max_tokens, model architecture). Architectures are those of the reference tutorial.
 PRESETS: dict[int, dict] = {

@@ -38,6 +38,23 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bf16 matrix products in hardware (AVX512-BF16 or AMX on CPU)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    cpu = getattr(torch, "cpu", None)
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
+
+
+def resolve_precision(name: str, device: torch.device) -> str:
+    if name == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    if name not in ("fp32", "bf16"):
+        raise TrainError(f"precision must be auto, fp32 or bf16, not {name!r}")
+    return name
+
+
 def file_sha256(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -145,6 +162,7 @@ def train(
             raise TrainError(f"{out} already holds a run; use --resume {out} to continue it or choose another --out")
         vocab = None
 
+    cfg.precision = resolve_precision(cfg.precision, device)
     torch.manual_seed(cfg.seed)
     prep = prepare(train_path, cfg, valid_path, vocab, read_options)
     # Created only once the data has loaded, so a bad file leaves no empty run directory behind.
@@ -153,7 +171,8 @@ def train(
     mcfg = ModelConfig(vocab_size=len(prep.pipeline.vocab), num_classes=len(labels),
                        pad_index=prep.pipeline.vocab.pad_index, **model_args)
     model = LSTMClassifier(mcfg).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    # fused: one kernel per step instead of a dozen per parameter group; the same Adam update.
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=device.type in ("cpu", "cuda"))
     shuffle_gen = torch.Generator().manual_seed(cfg.seed)
     history: list[dict] = []
     best_acc = -1.0
@@ -185,6 +204,9 @@ def train(
         "n_train": len(prep.x_train),
         "n_valid": len(prep.x_valid),
     }
+    if cfg.precision == "bf16" and start_epoch == 1:
+        log(f"training in bf16 mixed precision{' (the CPU computes bf16 natively)' if native_bf16(device) else ''}; "
+            "weights and validation stay fp32 (--precision fp32 to turn it off)")
     n = len(prep.x_train)
     batches = math.ceil(n / cfg.batch_size)
     show = sys.stderr.isatty() if progress is None else progress
@@ -204,7 +226,9 @@ def train(
                 idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
                 xb, yb = prep.x_train[idx].to(device), prep.y_train[idx].to(device)
                 opt.zero_grad()
-                loss = nn.functional.cross_entropy(model(xb), yb)
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+                    logits = model(xb)
+                loss = nn.functional.cross_entropy(logits.float(), yb)
                 loss.backward()
                 opt.step()
                 loss_sum += loss.item() * len(idx)
@@ -244,6 +268,7 @@ def resume_config(out_dir) -> tuple[TrainConfig, dict, dict]:
     except CheckpointError as e:
         raise TrainError(f"cannot resume: {e}") from None
     tc = dict(state["train_config"])
+    tc.setdefault("precision", "fp32")  # runs from before the option trained in fp32
     cfg = TrainConfig(**tc)
     mc = dict(state["model_config"])
     model_args = {k: mc[k] for k in ("embed_dim", "hidden_sizes", "num_layers", "bidirectional", "dropout", "pooling")
