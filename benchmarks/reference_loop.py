@@ -65,6 +65,21 @@ class ReferenceModel(nn.Module):
         return self.linear(out[:, -1])
 
 
+def _timed(collate):
+    """``collate`` that adds its own run time to ``.seconds`` (read and reset per epoch by ``run``),
+    so a benchmark can say what share of an epoch re-tokenizing costs."""
+
+    def timed(batch):
+        t0 = time.perf_counter()
+        try:
+            return collate(batch)
+        finally:
+            timed.seconds += time.perf_counter() - t0
+
+    timed.seconds = 0.0
+    return timed
+
+
 def make_collate(vocab: Vocab, max_words: int, tokenizer=regex_tokenizer):
     def vectorize_batch(batch):
         y, texts = zip(*batch)
@@ -100,7 +115,7 @@ def run(train_path, preset: int, epochs=10, batch_size=1024, lr=1e-3, seed=0, va
                         unk_token="<UNK>", pad_token="<UNK>")
     arch = dict(PRESETS[preset])
     max_words = arch.pop("max_tokens")
-    collate = make_collate(vocab, max_words)
+    collate = _timed(make_collate(vocab, max_words))
     train_loader = DataLoader(train_rows, batch_size=batch_size, collate_fn=collate, shuffle=True)
     valid_loader = DataLoader(valid_rows, batch_size=batch_size, collate_fn=collate)
     model = ReferenceModel(len(vocab), len(data.labelset), **arch)
@@ -109,6 +124,7 @@ def run(train_path, preset: int, epochs=10, batch_size=1024, lr=1e-3, seed=0, va
     history = []
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
+        collate.seconds = 0.0
         model.train()
         losses = []
         for b, (x, y) in enumerate(train_loader):
@@ -123,7 +139,8 @@ def run(train_path, preset: int, epochs=10, batch_size=1024, lr=1e-3, seed=0, va
         vloss, vacc, _ = evaluate(model, valid_loader)
         seconds = time.perf_counter() - t0
         history.append({"epoch": epoch, "train_loss": float(torch.tensor(losses).mean()), "valid_loss": vloss,
-                        "valid_acc": vacc, "seconds": seconds, "train_seconds": train_seconds})
+                        "valid_acc": vacc, "seconds": seconds, "train_seconds": train_seconds,
+                        "collate_seconds": collate.seconds})
         log(f"[reference preset {preset}] epoch {epoch}/{epochs} train loss {history[-1]['train_loss']:.4f} "
             f"valid loss {vloss:.4f} valid acc {vacc * 100:.2f}% {seconds:.1f}s")
     result = {"preset": preset, "train": str(train_path), "n_train": len(train_rows), "n_valid": len(valid_rows),
