@@ -1,7 +1,7 @@
 """Benchmarks of lstmtc-classify against a PyTorch baseline: one run, one table per section, one JSON.
 
     python -m benchmarks [--quick] [--presets 1 2 5] [--json out.json]
-                         [--only throughput,stages,coldstart,rss,int8,sweep]
+                         [--only throughput,stages,coldstart,rss,int8,sweep,budget]
 
 Sections (each in its own module, see their docstrings):
   throughput  end-to-end docs/s of lstmtc-classify vs the torch baseline (benchmarks/torch_baseline.py)
@@ -10,6 +10,7 @@ Sections (each in its own module, see their docstrings):
   rss         peak RSS of lstmtc-classify on the test set and a >= 1M-row synthetic CSV
   int8        docs/s and accuracy, fp32 vs int8
   sweep       batch size x threads -> docs/s
+  budget      torch collate / forward vs lstmtc text path / session.run: the ceiling of section 1's ratio
 
 Every section runs on the same trained models (runs/presetN/best.pt and its bundle,
 runs/presetN/bundle; a missing bundle is exported into benchmarks/out/bundles/) and on the AG News
@@ -29,14 +30,14 @@ import time
 import traceback
 from pathlib import Path
 
-from benchmarks import coldstart, int8, rss, stages, sweep, throughput
+from benchmarks import budget, coldstart, int8, rss, stages, sweep, throughput
 from benchmarks.common import OUT, SHARED, machine, write_json
 
 REPO = Path(__file__).resolve().parents[1]
-SECTIONS = ("throughput", "stages", "coldstart", "rss", "int8", "sweep")
-PER_PRESET = ("throughput", "int8")  # the others run on the first preset unless --all-presets
+SECTIONS = ("throughput", "stages", "coldstart", "rss", "int8", "sweep", "budget")
+PER_PRESET = ("throughput", "int8", "budget")  # the others run on the first preset unless --all-presets
 MODULES = {"throughput": throughput, "stages": stages, "coldstart": coldstart, "rss": rss, "int8": int8,
-           "sweep": sweep}
+           "sweep": sweep, "budget": budget}
 QUICK = {"texts": 500, "csv_rows": 20_000, "repeats": 2, "coldstart_runs": 3, "copies": 1}
 FULL = {"texts": None, "csv_rows": 1_000_000, "repeats": 5, "coldstart_runs": 10, "copies": 5}
 
@@ -255,6 +256,8 @@ def run_section(section, a, b, text_file, one_line, texts, gold, scratch: Path, 
         return int8.measure(bundle, texts, gold, a.threads, a.batch_size, a.repeats)
     if section == "sweep":
         return sweep.measure(bundle, texts, a.batch_sizes, a.sweep_threads, a.repeats)
+    if section == "budget":
+        return budget.measure(bundle, ckpt, texts, a.threads, a.batch_size, a.repeats)
     raise ValueError(section)
 
 

@@ -86,9 +86,17 @@ def test_runner_writes_every_section(fake_runs, test_csv, tmp_path, capsys):
     sw = data["sections"]["sweep"]["1"]
     assert [(g["threads"], g["batch_size"]) for g in sw["grid"]] == [(1, 1), (1, 16)]
 
+    bu = data["sections"]["budget"]["1"]
+    m = bu["median_s"]
+    assert bu["n_docs"] == 121 and set(m["lstmtc"]) == {"text", "run_fp32", "run_int8"}
+    assert bu["torch_total_s"] == pytest.approx(m["torch"]["collate"] + m["torch"]["forward"])
+    assert bu["ceiling_free_text"] == pytest.approx(bu["torch_total_s"] / m["lstmtc"]["run_fp32"])
+    assert bu["ceiling_free_text"] > bu["ratio"] > 0 and bu["ceiling_int8_free_text"] > 0
+
     assert {t["target"][:2] for t in data["targets"]} == {"1.", "2.", "3."}
     printed = capsys.readouterr().out
-    for title in ("1. end-to-end throughput", "2. where", "3. cold start", "4. peak RSS", "5. int8", "6. batch"):
+    for title in ("1. end-to-end throughput", "2. where", "3. cold start", "4. peak RSS", "5. int8", "6. batch",
+                  "7. time budget"):
         assert title in printed
 
 
