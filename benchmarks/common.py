@@ -38,7 +38,10 @@ def print_table(title: str, columns: list[str], rows: list[list]) -> None:
         t.add_column(c, justify="right")
     for r in rows:
         t.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in r])
-    Console().print(t)
+    console = Console()
+    if not console.is_terminal:  # piped or redirected: no 80-column squeeze of the table
+        console = Console(width=max(console.width, 160))
+    console.print(t)
 
 
 def write_json(path: str | os.PathLike | None, name: str, data: dict) -> Path:

@@ -33,14 +33,18 @@ def test_reference_loop_times_its_collate(small_csv):
         assert 0 < h["collate_seconds"] < h["seconds"]
 
 
-def test_main_reports_ratio_and_floor(small_csv, tmp_path, capsys):
+def test_main_reports_ratio_and_floor(small_csv, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(train_speed, "resolve_precision", lambda name, device: "bf16")  # as on a bf16 CPU
     out = tmp_path / "ts.json"
     train_speed.main(["--train", str(small_csv), "--preset", "1", "--epochs", "1", "--repeats", "1",
                       "--json", str(out)])
     data = json.loads(out.read_text(encoding="utf-8"))
-    assert len(data["lstmtc_epoch_s"]) == len(data["reference_epoch_s"]) == len(data["reference_collate_s"]) == 1
-    assert data["ratio"] == pytest.approx(data["median_lstmtc"] / data["median_reference"])
+    assert set(data["lstmtc_epoch_s"]) == {"fp32", "bf16"}  # the default and the cheaper arithmetic
+    assert len(data["reference_epoch_s"]) == len(data["reference_collate_s"]) == 1
+    for p, r in data["ratios"].items():
+        assert r == pytest.approx(data["median_lstmtc"][p] / data["median_reference"])
+    assert data["ratio"] == min(data["ratios"].values()) == data["ratios"][data["best_precision"]]
     assert data["floor_same_step"] == pytest.approx(1 - data["reference_collate_s"][0] / data["median_reference"])
     assert 0 < data["floor_same_step"] < 1
     printed = capsys.readouterr().out
-    assert "ratio lstmtc / reference" in printed and "floor" in printed
+    assert "ratio lstmtc / reference" in printed and "floor" in printed and "--precision bf16" in printed

@@ -77,10 +77,11 @@ def data_options(f):
 @data_options
 @click.option("--label-names", help="Comma-separated class names, in sorted label order (default: from the data).")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu")
-@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto",
-              help="Training arithmetic. auto = bf16 mixed precision where the device computes bf16 natively "
-                   "(AVX512-BF16/AMX CPUs, recent GPUs; ~0.6x the step time), else fp32. Weights, optimizer "
-                   "state, validation and the exported model are fp32 either way.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "auto"]), default="fp32",
+              help="Training arithmetic. bf16 = mixed precision: ~0.6x the epoch time on CPUs that compute "
+                   "bf16 natively (AVX512-BF16/AMX; elsewhere emulated and slower), accuracy within noise of "
+                   "fp32 on most presets (docs/results.md). auto = bf16 where native, else fp32. Weights, "
+                   "optimizer state, validation and the exported model are fp32 either way.")
 @click.option("--threads", type=click.IntRange(1), help="torch intra-op threads (default: torch's choice).")
 @click.version_option(__version__, prog_name="lstmtc-train")
 def main(train_path, valid_path, test_path, out_dir, resume_dir, preset, max_tokens, embed_dim, hidden,
