@@ -205,8 +205,8 @@ def train(
         "n_valid": len(prep.x_valid),
     }
     if cfg.precision == "bf16" and start_epoch == 1:
-        log(f"training in bf16 mixed precision{' (the CPU computes bf16 natively)' if native_bf16(device) else ''}; "
-            "weights and validation stay fp32 (--precision fp32 to turn it off)")
+        how = "computed natively" if native_bf16(device) else "NOT native here: emulated, expect it slower than fp32"
+        log(f"training in bf16 mixed precision ({how}); weights and validation stay fp32")
     n = len(prep.x_train)
     batches = math.ceil(n / cfg.batch_size)
     show = sys.stderr.isatty() if progress is None else progress
