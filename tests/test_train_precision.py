@@ -71,3 +71,10 @@ def test_run_from_before_the_option_resumes_in_fp32(data, tmp_path):
     save_checkpoint(out / "last.pt", state)
     cfg, _, _ = resume_config(out)
     assert cfg.precision == "fp32"
+
+
+def test_bf16_without_native_support_warns(data, tmp_path, monkeypatch):
+    monkeypatch.setattr(loop, "native_bf16", lambda device: False)
+    logs: list[str] = []
+    train(data, tmp_path / "run", _cfg(1, "bf16"), ARGS, progress=False, log=logs.append)
+    assert any("NOT native" in line and "slower than fp32" in line for line in logs)
