@@ -31,7 +31,7 @@ def test_auto_follows_the_hardware(monkeypatch, native, expected):
     monkeypatch.setattr(loop, "native_bf16", lambda device: native)
     assert resolve_precision("auto", CPU) == expected
     assert resolve_precision("fp32", CPU) == "fp32" and resolve_precision("bf16", CPU) == "bf16"
-    with pytest.raises(TrainError, match="fp32 or bf16"):
+    with pytest.raises(TrainError, match="fp32, bf16, auto"):
         resolve_precision("fp16", CPU)
 
 

@@ -9,7 +9,7 @@ import click
 from lstmtc import __version__
 from lstmtc.infer.errors import LstmtcError
 
-from .config import PRESET_DESCRIPTIONS, PRESETS, TrainConfig
+from .config import PRECISIONS, PRESET_DESCRIPTIONS, PRESETS, TrainConfig
 
 PRESET_HELP = "; ".join(f"{k}: {v}" for k, v in PRESET_DESCRIPTIONS.items())
 
@@ -77,7 +77,7 @@ def data_options(f):
 @data_options
 @click.option("--label-names", help="Comma-separated class names, in sorted label order (default: from the data).")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu")
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "auto"]), default="fp32",
+@click.option("--precision", type=click.Choice(PRECISIONS), default="fp32",
               help="Training arithmetic. bf16 = mixed precision: ~0.6x the epoch time on CPUs that compute "
                    "bf16 natively (AVX512-BF16/AMX; elsewhere emulated and slower), accuracy within noise of "
                    "fp32 on most presets (docs/results.md). auto = bf16 where native, else fp32. Weights, "

@@ -33,7 +33,7 @@ class TrainConfig:
         return asdict(self)
 
 
-PRECISIONS = ("auto", "fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "auto")  # lstmtc-train --precision
 
 # name -> (max_tokens, model architecture). Architectures are those of the reference tutorial.
 PRESETS: dict[int, dict] = {

@@ -22,7 +22,7 @@ from lstmtc.infer.vectorize import TextPipeline, vectorize
 from lstmtc.infer.vocab import Vocab
 
 from .checkpoint import BEST, LAST, read_checkpoint, save_checkpoint
-from .config import TrainConfig
+from .config import PRECISIONS, TrainConfig
 from .model import LSTMClassifier, ModelConfig
 
 
@@ -50,8 +50,8 @@ def native_bf16(device: torch.device) -> bool:
 def resolve_precision(name: str, device: torch.device) -> str:
     if name == "auto":
         return "bf16" if native_bf16(device) else "fp32"
-    if name not in ("fp32", "bf16"):
-        raise TrainError(f"precision must be auto, fp32 or bf16, not {name!r}")
+    if name not in PRECISIONS:
+        raise TrainError(f"precision must be one of {', '.join(PRECISIONS)}, not {name!r}")
     return name
 
 
