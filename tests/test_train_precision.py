@@ -78,3 +78,10 @@ def test_bf16_without_native_support_warns(data, tmp_path, monkeypatch):
     logs: list[str] = []
     train(data, tmp_path / "run", _cfg(1, "bf16"), ARGS, progress=False, log=logs.append)
     assert any("NOT native" in line and "slower than fp32" in line for line in logs)
+
+
+def test_fused_adam_only_in_bf16(data, tmp_path):
+    """fp32 keeps the Adam update the published fp32 runs were made with; bf16 takes the fused kernel."""
+    for precision, fused in (("fp32", False), ("bf16", True)):
+        state = train(data, tmp_path / precision, _cfg(1, precision), ARGS, **QUIET)
+        assert bool(state["optimizer"]["param_groups"][0]["fused"]) is fused
