@@ -31,7 +31,7 @@ import traceback
 from pathlib import Path
 
 from benchmarks import budget, coldstart, int8, rss, stages, sweep, throughput
-from benchmarks.common import OUT, SHARED, machine, write_json
+from benchmarks.common import OUT, SHARED, machine, wide_console, write_json
 
 REPO = Path(__file__).resolve().parents[1]
 SECTIONS = ("throughput", "stages", "coldstart", "rss", "int8", "sweep", "budget")
@@ -59,7 +59,6 @@ def fmt(v) -> str:
 
 def print_table(title: str, columns: list[str], rows: list[list]) -> None:
     """A rich table as wide as it needs (piped output gets no 80-column squeeze)."""
-    from rich.console import Console
     from rich.table import Table
 
     t = Table(title=title, title_justify="left")
@@ -67,10 +66,7 @@ def print_table(title: str, columns: list[str], rows: list[list]) -> None:
         t.add_column(c, justify="left" if i == 0 else "right")
     for r in rows:
         t.add_row(*[fmt(v) for v in r])
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=max(console.width, 220))
-    console.print(t)
+    wide_console(220).print(t)
 
 
 def resolve_bundle(preset: int, runs: Path, work: Path, log=print) -> dict:

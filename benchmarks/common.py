@@ -29,8 +29,16 @@ def machine() -> dict:
     return info
 
 
-def print_table(title: str, columns: list[str], rows: list[list]) -> None:
+def wide_console(min_width: int):
+    """A rich console on stdout; piped or redirected, at least ``min_width`` columns wide, so a
+    table is not squeezed to the 80 columns rich assumes without a terminal."""
     from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=max(console.width, min_width))
+
+
+def print_table(title: str, columns: list[str], rows: list[list]) -> None:
     from rich.table import Table
 
     t = Table(title=title)
@@ -38,10 +46,7 @@ def print_table(title: str, columns: list[str], rows: list[list]) -> None:
         t.add_column(c, justify="right")
     for r in rows:
         t.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in r])
-    console = Console()
-    if not console.is_terminal:  # piped or redirected: no 80-column squeeze of the table
-        console = Console(width=max(console.width, 160))
-    console.print(t)
+    wide_console(160).print(t)
 
 
 def write_json(path: str | os.PathLike | None, name: str, data: dict) -> Path:

@@ -7,7 +7,7 @@ lstmtc runs twice per repeat: with its default fp32 (what tokenizing once saves)
 arithmetic adds); the ratio the target is judged on is lstmtc's fastest precision. The reference
 loop is fp32, as the tutorial's.
 
-    python -m benchmarks.train_speed [--preset 2] [--rows N] [--repeats 3] [--json out.json]
+    python -m benchmarks.train_speed [--preset 2] [--epochs 2] [--repeats 2] [--threads T] [--json out.json]
 """
 
 from __future__ import annotations
