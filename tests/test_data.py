@@ -75,7 +75,8 @@ def test_header_columns_in_any_order_and_case(tmp_path):
 def test_tsv_with_named_columns(tmp_path):
     path = write_csv(tmp_path / "reviews.tsv", [("id", "sentiment", "review"), ("1", "pos", "Great, really great"),
                                                 ("2", "neg", "Dull\tand long"), ("3", "pos", "Fine")], delimiter="\t")
-    ds = read_labelled(path, text_column="review", label_column="sentiment")
+    # A TSV that quotes its fields (here one holding a tab) says so; quotes are text by default.
+    ds = read_labelled(path, text_column="review", label_column="sentiment", quoting="csv")
     assert ds.texts == ["Great, really great", "Dull\tand long", "Fine"]
     assert ds.labelset.names == ("neg", "pos")
     assert ds.labels == [1, 0, 1]
@@ -413,3 +414,34 @@ def test_fetch_unknown_split(tmp_path):
 
 def test_agnews_constants_match_the_spec():
     assert agnews.MD5 == {"train": "b1a00f826fdfbd249f79597b59e1dc12", "test": "d52ea96a97a2d943681189a97654912d"}
+
+
+def test_tsv_quotes_are_text_by_default_and_noted(tmp_path):
+    # One stray quote under CSV quoting would swallow every following line into one field.
+    path = write(tmp_path / "sms.tsv", 'label\ttext\nham\t"ok then\nspam\tWIN now\nham\tsee you "soon"\n')
+    ds = read_labelled(path)
+    assert ds.texts == ['"ok then', "WIN now", 'see you "soon"'] and len(ds) == 3
+    assert any("2 rows hold quote characters" in n and "--quoting csv" in n for n in ds.notes)
+    with pytest.raises(DataError, match="sms.tsv"):
+        read_labelled(path, quoting="csv")
+
+
+def test_csv_keeps_csv_quoting_and_notes_nothing(tmp_path):
+    path = write_csv(tmp_path / "d.csv", [("label", "text"), ("a", 'say "hi"'), ("b", "x, y"), ("a", "z")])
+    ds = read_labelled(path)
+    assert ds.texts == ['say "hi"', "x, y", "z"] and ds.notes == []
+
+
+def test_unrecognised_header_is_noted(tmp_path):
+    path = write_csv(tmp_path / "d.csv", [("topic", "message")] + [(c, f"text {i}") for i, c in enumerate("abab")])
+    ds = read_labelled(path)
+    assert "topic" in ds.labelset.values  # read as data: the note says so
+    assert len(ds.notes) == 1 and ds.notes[0].startswith(f"{path}:1: the first row looks like a header")
+    named = read_labelled(path, text_column="message", label_column="topic")
+    assert named.labelset.values == ("a", "b") and named.notes == []
+
+
+def test_unknown_quoting_is_refused(tmp_path):
+    path = write_csv(tmp_path / "d.csv", [("label", "text"), ("a", "x"), ("b", "y")])
+    with pytest.raises(DataError, match="quoting must be one of csv, none"):
+        read_labelled(path, quoting="tsv")

@@ -15,7 +15,7 @@ import csv
 import io
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import DataError, reading
@@ -45,9 +45,25 @@ class Dataset:
     labels: list[int]
     labelset: LabelSet
     path: str
+    # One-line observations about the file that did not stop the read (a probable header taken as
+    # data, quote characters read as text); the caller decides whether to show them.
+    notes: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.texts)
+
+
+QUOTINGS = ("csv", "none")
+
+
+def quoting_for(path: str | os.PathLike, quoting: str | None = None) -> str:
+    """TSV files rarely quote: a stray quote in ``"text`` would merge every line up to the next one
+    into one field, so quotes are text in .tsv/.tab unless asked otherwise; CSV keeps CSV quoting."""
+    if quoting:
+        if quoting not in QUOTINGS:
+            raise DataError(f"quoting must be one of {', '.join(QUOTINGS)}, not {quoting!r}")
+        return quoting
+    return "none" if str(path).lower().endswith((".tsv", ".tab")) else "csv"
 
 
 def delimiter_for(path: str | os.PathLike, delimiter: str | None = None) -> str:
@@ -155,11 +171,14 @@ def _decode(path: Path) -> str:
         ) from None
 
 
-def read_rows(path: str | os.PathLike, delimiter: str | None = None):
+def read_rows(path: str | os.PathLike, delimiter: str | None = None, quoting: str | None = None):
     """Yield (line_number, fields) for each record; line numbers are 1-based physical lines
-    where the record starts, so quoted newlines do not shift them."""
+    where the record starts, so quoted newlines do not shift them. ``quoting`` "none" reads quote
+    characters as text (default for .tsv, see ``quoting_for``)."""
     path = Path(path)
-    reader = csv.reader(io.StringIO(_decode(path), newline=""), delimiter=delimiter_for(path, delimiter))
+    mode = csv.QUOTE_NONE if quoting_for(path, quoting) == "none" else csv.QUOTE_MINIMAL
+    reader = csv.reader(io.StringIO(_decode(path), newline=""), delimiter=delimiter_for(path, delimiter),
+                        quoting=mode)
     start = 1
     try:
         for row in reader:
@@ -178,11 +197,12 @@ def read_labelled(
     label_column: str | int | None = None,
     header: bool | None = None,
     delimiter: str | None = None,
+    quoting: str | None = None,
     label_names: Sequence[str] | None = None,
 ) -> Dataset:
     """Read a labelled file. With ``labelset`` (a model's classes) labels are mapped onto it and an
     unknown label is an error; without one the classes are inferred from the file."""
-    rows = read_rows(path, delimiter)
+    rows = read_rows(path, delimiter, quoting)
     first_line, first = 0, []
     while not first:  # blank lines before the first record carry nothing, not even a header
         try:
@@ -193,6 +213,8 @@ def read_labelled(
     texts: list[str] = []
     raw: list[str] = []
     lines: list[int] = []
+    quoted = 0
+    quotes_are_text = quoting_for(path, quoting) == "none"
 
     def take(line: int, row: list[str]):
         if len(row) != cols.width:
@@ -201,6 +223,9 @@ def read_labelled(
             raise DataError(
                 f"{path}:{line}: expected {cols.width} fields, found {len(row)}; check quoting and the delimiter"
             )
+        nonlocal quoted
+        if quotes_are_text and any('"' in f for f in row):
+            quoted += 1
         texts.append(join_text(row, cols))
         raw.append(normalize(row[cols.label]))
         lines.append(line)
@@ -211,6 +236,19 @@ def read_labelled(
         take(line, row)
     if not texts:
         raise DataError(f"{path}: no data rows")
+    notes = []
+    if not has_header and len(raw) > 2 and raw.count(raw[0]) == 1:
+        # A header the detector did not recognise ("category,message") would become one training
+        # example of a class of its own.
+        notes.append(
+            f"{path}:{first_line}: the first row looks like a header (its label {raw[0]!r} appears nowhere else); "
+            "if it is one, name the columns (--text-column NAME --label-column NAME)"
+        )
+    if quoted:
+        notes.append(
+            f"{path}: {quoted} rows hold quote characters, read as text (--quoting none, the default for TSV); "
+            "if the file quotes its fields, pass --quoting csv"
+        )
 
     if labelset is None:
         try:
@@ -227,4 +265,4 @@ def read_labelled(
                 + ", ".join(f"{v} ({n})" if v != n else n for v, n in zip(labelset.values, labelset.names))
             )
         labels.append(i)
-    return Dataset(texts, labels, labelset, str(path))
+    return Dataset(texts, labels, labelset, str(path), notes)
