@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader
 from lstmtc.infer.data import read_labelled
 from lstmtc.infer.vocab import Vocab
 from lstmtc.train.config import PRESETS
-from lstmtc.train.loop import split_indices
+from lstmtc.train.prepare import split_indices
 
 # torchtext's basic_english as torchtext wrote it: a chain of regex substitutions.
 _PATTERNS = [(re.compile(p), r) for p, r in zip(

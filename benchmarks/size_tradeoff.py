@@ -18,7 +18,7 @@ from lstmtc.export import export_bundle
 from lstmtc.infer.classifier import Classifier
 from lstmtc.infer.data import read_labelled
 from lstmtc.train.checkpoint import labelset_from_checkpoint, read_checkpoint
-from lstmtc.train.loop import split_indices
+from lstmtc.train.prepare import split_indices
 
 
 def accuracy(clf: Classifier, texts, labels) -> float:

@@ -11,7 +11,8 @@ from conftest import make_rows, write_agnews_csv
 
 from lstmtc.train.checkpoint import read_checkpoint
 from lstmtc.train.config import TrainConfig
-from lstmtc.train.loop import TrainError, prepare, split_indices, train
+from lstmtc.train.loop import TrainError, train
+from lstmtc.train.prepare import prepare, split_indices
 
 QUIET = {"progress": False, "log": lambda s: None}
 

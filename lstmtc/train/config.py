@@ -2,22 +2,54 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 
 @dataclass
 class TrainConfig:
-    # Reference settings: Adam 1e-3, batch 1024, 10 epochs.
+    """Every field defaults to the reference tutorial's behaviour, so a checkpoint written before a
+    field existed resumes exactly as it trained; ``recipe_config`` holds the defaults for new data."""
+
+    # Reference settings: Adam 1e-3, batch 1024, 10 epochs. None = chosen from the data
+    # (``auto_batch_size``), resolved before training and stored resolved.
     lr: float = 1e-3
-    batch_size: int = 1024
+    batch_size: int | None = 1024
     epochs: int = 10
     seed: int = 0
     # Share of the training file held out for validation when no --valid file is given.
     valid_fraction: float = 0.05
+    # "random" = the reference presets' seeded permutation (the published runs used it);
+    # "stratified" = the same share of every class, so a 13% class or one of 77 is validated too.
+    split: str = "random"
     # The tutorial kept every token (min_freq=1, no max size).
     min_freq: int = 1
     max_vocab: int | None = None
-    max_tokens: int = 50
+    # None = a high percentile of the training documents' lengths (``auto_max_tokens``).
+    max_tokens: int | None = 50
+    # "adam" is the reference; "adamw" decouples weight decay from the adaptive step.
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    # "constant" is the reference; "warmup-cosine" ramps up over ``warmup`` of the planned steps
+    # (large early steps on random weights are what blow up a fresh LSTM) and then decays to zero
+    # at the epoch cap.
+    schedule: str = "constant"
+    warmup: float = 0.0
+    # Gradient-norm clipping; None = none (the reference). LSTMs occasionally take a huge step.
+    clip_norm: float | None = None
+    # Early stopping: stop after this many epochs without a better ``select`` score; None = run
+    # every epoch (the reference). best.pt always holds the best epoch.
+    patience: int | None = None
+    # Which validation figure picks best.pt: "accuracy" (the reference), "macro-f1" (every class
+    # counts the same, so a model that ignores a small class cannot win) or "loss".
+    select: str = "accuracy"
+    # "balanced" weights each class's loss by n / (classes * count): a 13% class then pulls as
+    # hard as the majority. "none" = the reference.
+    class_weight: str = "none"
+    # Pretrained word vectors (``lstmtc.train.embeddings.load_vectors`` spec) and what to do with them.
+    embeddings: str | None = None
+    freeze_embeddings: bool = False
+    extend_vocab: int = 0
     # "post" is the reference; "pre" puts the last word on the step the head reads.
     padding_side: str = "post"
     device: str = "cpu"
@@ -34,6 +66,65 @@ class TrainConfig:
 
 
 PRECISIONS = ("fp32", "bf16", "auto")  # lstmtc-train --precision
+OPTIMIZERS = ("adam", "adamw")
+SCHEDULES = ("constant", "warmup-cosine")
+SELECTS = ("macro-f1", "accuracy", "loss")
+CLASS_WEIGHTS = ("none", "balanced")
+SPLITS = ("stratified", "random")
+
+# The default recipe: what lstmtc-train does without --preset, chosen for data it has never seen
+# (docs/results.md measures it on SMS spam, BANKING77 and AG News against TF-IDF+LR and fastText).
+RECIPE = {
+    "lr": 2e-3,
+    "batch_size": None,
+    "epochs": 20,
+    "split": "stratified",
+    "min_freq": 2,
+    "max_tokens": None,
+    "padding_side": "pre",
+    "optimizer": "adamw",
+    "weight_decay": 0.01,
+    "schedule": "warmup-cosine",
+    "warmup": 0.05,
+    "clip_norm": 1.0,
+    "patience": 3,
+    "select": "macro-f1",
+    "class_weight": "balanced",
+}
+# A bidirectional LSTM read by max-pooling over the real tokens: every word can reach the head
+# directly, where reading the last step makes the head depend on how far the words lie from it.
+RECIPE_MODEL = {"embed_dim": 50, "hidden_sizes": (128,), "num_layers": 1, "bidirectional": True, "dropout": 0.5,
+                "pooling": "max"}
+# Tokens per document from the data: this percentile of the training documents' lengths ...
+AUTO_MAX_TOKENS_PERCENTILE = 95
+# ... within these bounds (a longer cap costs time on every step of every document that long).
+AUTO_MAX_TOKENS_RANGE = (8, 256)
+# Batches from the data: about this many updates per epoch, a power of two within the range.
+AUTO_BATCH_UPDATES = 100
+AUTO_BATCH_RANGE = (16, 128)
+
+
+def auto_max_tokens(lengths) -> int:
+    """Tokens kept per document when none is given: the 95th percentile of training lengths."""
+    import numpy as np
+
+    lo, hi = AUTO_MAX_TOKENS_RANGE
+    if len(lengths) == 0:
+        return lo
+    return int(min(hi, max(lo, math.ceil(float(np.percentile(lengths, AUTO_MAX_TOKENS_PERCENTILE))))))
+
+
+def auto_batch_size(n_train: int) -> int:
+    """A power of two that gives about AUTO_BATCH_UPDATES updates per epoch, within AUTO_BATCH_RANGE:
+    batch 1024 on 4,000 texts is four updates an epoch, too few to learn anything."""
+    lo, hi = AUTO_BATCH_RANGE
+    target = max(1, n_train // AUTO_BATCH_UPDATES)
+    return int(min(hi, max(lo, 2 ** int(math.log2(target)))))
+
+
+def recipe_config(**overrides) -> TrainConfig:
+    """The default recipe, with ``overrides`` (the options a user gave) on top."""
+    return TrainConfig(**{**RECIPE, **overrides})
 
 # name -> (max_tokens, model architecture). Architectures are those of the reference tutorial.
 PRESETS: dict[int, dict] = {

@@ -8,26 +8,23 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from lstmtc.infer.data import Dataset, read_labelled
-from lstmtc.infer.errors import CheckpointError, LstmtcError
-from lstmtc.infer.text import basic_english
-from lstmtc.infer.vectorize import TextPipeline, vectorize
+from lstmtc.infer.errors import CheckpointError
+from lstmtc.infer.metrics import report as metrics_report
 from lstmtc.infer.vocab import Vocab
 
+from . import runrecord
 from .checkpoint import BEST, LAST, read_checkpoint, save_checkpoint
-from .config import PRECISIONS, TrainConfig
+from .config import CLASS_WEIGHTS, OPTIMIZERS, PRECISIONS, SCHEDULES, SELECTS, SPLITS, TrainConfig
 from .model import LSTMClassifier, ModelConfig
+from .prepare import TrainError, prepare, summary_lines
 
-
-class TrainError(LstmtcError):
-    """Training cannot start or continue (bad options, a run directory in the way, ...)."""
+__all__ = ["TrainError", "train", "resume_config", "resolve_device", "resolve_precision", "native_bf16"]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -63,65 +60,89 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def split_indices(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded hold-out split: (train indices, validation indices)."""
-    if not 0 < fraction < 1:
-        raise TrainError(f"validation fraction must be between 0 and 1, not {fraction}")
-    n_valid = max(1, round(n * fraction))
-    if n - n_valid < 1:
-        raise TrainError(f"{n} rows are too few to hold out a validation split")
-    perm = np.random.default_rng(seed).permutation(n)
-    return np.sort(perm[n_valid:]), np.sort(perm[:n_valid])
+def check_config(cfg: TrainConfig) -> None:
+    """Library callers get the same refusals as the CLI's choices."""
+    for name, value, allowed in (("optimizer", cfg.optimizer, OPTIMIZERS), ("schedule", cfg.schedule, SCHEDULES),
+                                 ("select", cfg.select, SELECTS), ("class_weight", cfg.class_weight, CLASS_WEIGHTS),
+                                 ("split", cfg.split, SPLITS)):
+        if value not in allowed:
+            raise TrainError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    if not 0 <= cfg.warmup < 1:
+        raise TrainError(f"warmup is a share of the planned steps, between 0 and 1, not {cfg.warmup}")
+    if cfg.extend_vocab and not cfg.embeddings:
+        raise TrainError("extending the vocabulary needs pretrained vectors (--embeddings)")
+    if cfg.freeze_embeddings and not cfg.embeddings:
+        raise TrainError("freezing the embeddings needs pretrained vectors (--embeddings)")
 
 
-@dataclass
-class Prepared:
-    """A run's data, tokenized and vectorized once."""
+def lr_at(cfg: TrainConfig, step: int, total: int) -> float:
+    """Learning rate for optimizer step ``step`` (1-based) of ``total`` planned steps."""
+    if cfg.schedule == "constant":
+        return cfg.lr
+    warm = max(1, round(cfg.warmup * total)) if cfg.warmup > 0 else 0
+    if step <= warm:
+        return cfg.lr * step / warm
+    progress = min(1.0, (step - warm) / max(1, total - warm))
+    return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
 
-    pipeline: TextPipeline
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_valid: torch.Tensor
-    y_valid: torch.Tensor
-    train: Dataset
 
-
-def prepare(train_path, cfg: TrainConfig, valid_path=None, vocab: Vocab | None = None,
-            read_options: dict | None = None) -> Prepared:
-    opts = read_options or {}
-    data = read_labelled(train_path, **opts)
-    if valid_path:
-        valid = read_labelled(valid_path, data.labelset, **{k: v for k, v in opts.items() if k != "label_names"})
-        tr_texts, tr_labels = data.texts, data.labels
-        va_texts, va_labels = valid.texts, valid.labels
-    else:
-        tr_idx, va_idx = split_indices(len(data), cfg.valid_fraction, cfg.seed)
-        tr_texts = [data.texts[i] for i in tr_idx]
-        tr_labels = [data.labels[i] for i in tr_idx]
-        va_texts = [data.texts[i] for i in va_idx]
-        va_labels = [data.labels[i] for i in va_idx]
-    # Tokenized once per run (the vocabulary needs the tokens before any pipeline exists).
-    tr_tokens = [basic_english(t) for t in tr_texts]
-    if vocab is None:
-        vocab = Vocab.build(tr_tokens, min_freq=cfg.min_freq, max_tokens=cfg.max_vocab)
-    pipeline = TextPipeline(vocab, cfg.max_tokens, cfg.padding_side)
-    x_train = torch.from_numpy(vectorize(tr_tokens, vocab, cfg.max_tokens, cfg.padding_side))
-    x_valid = torch.from_numpy(pipeline(va_texts))
-    return Prepared(pipeline, x_train, torch.tensor(tr_labels), x_valid, torch.tensor(va_labels), data)
+def class_weights(labels: torch.Tensor, num_classes: int, how: str) -> torch.Tensor | None:
+    """Per-class loss weights: n / (classes * count), as scikit-learn's "balanced"; None = unweighted."""
+    if how == "none":
+        return None
+    counts = torch.bincount(labels, minlength=num_classes).double()
+    w = len(labels) / (num_classes * counts.clamp(min=1))
+    return w.float()
 
 
 @torch.no_grad()
-def evaluate_tensors(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int,
-                     device: torch.device) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) of ``model`` on (x, y)."""
+def predict_tensors(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int,
+                    device: torch.device) -> tuple[float, np.ndarray]:
+    """(mean cross-entropy, predicted classes) of ``model`` on (x, y)."""
     model.eval()
-    loss_sum, correct = 0.0, 0
+    loss_sum, preds = 0.0, []
     for i in range(0, len(x), batch_size):
         xb, yb = x[i : i + batch_size].to(device), y[i : i + batch_size].to(device)
         logits = model(xb)
         loss_sum += nn.functional.cross_entropy(logits, yb, reduction="sum").item()
-        correct += (logits.argmax(1) == yb).sum().item()
-    return loss_sum / len(x), correct / len(x)
+        preds.append(logits.argmax(1).cpu().numpy())
+    return loss_sum / len(x), np.concatenate(preds)
+
+
+def evaluate_tensors(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int,
+                     device: torch.device) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of ``model`` on (x, y)."""
+    loss, pred = predict_tensors(model, x, y, batch_size, device)
+    return loss, float((pred == y.numpy()).mean())
+
+
+def collapse_warning(pred: np.ndarray, gold: np.ndarray, names, epoch: int) -> str | None:
+    """A line when the model puts nearly every validation row into one class that is far from
+    nearly all of them: the signature of a model that learnt the class prior and nothing else."""
+    counts = np.bincount(pred, minlength=len(names))
+    top = int(counts.argmax())
+    share_pred = counts[top] / len(pred)
+    share_true = float((gold == top).mean())
+    if share_pred >= COLLAPSE_PRED_SHARE and share_true <= COLLAPSE_TRUE_SHARE:
+        return (f"warning: epoch {epoch} predicts {names[top]!r} for {share_pred:.0%} of validation rows, which "
+                f"hold {share_true:.0%} of that class: the model is collapsing onto one class (try --class-weight "
+                "balanced, a smaller --lr or --batch-size)")
+    return None
+
+
+# A collapse: at least this share of predictions in one class ...
+COLLAPSE_PRED_SHARE = 0.95
+# ... that holds at most this share of the validation rows.
+COLLAPSE_TRUE_SHARE = 0.90
+
+
+def recall_line(recall: list[float], names) -> str:
+    pairs = list(zip(names, recall))
+    if len(pairs) > 12:
+        worst = sorted(pairs, key=lambda p: p[1])[:8]
+        return ("validation recall, the 8 lowest of " f"{len(pairs)} classes: "
+                + ", ".join(f"{n} {r:.2f}" for n, r in worst))
+    return "validation recall per class: " + ", ".join(f"{n} {r:.2f}" for n, r in pairs)
 
 
 def _progress(enabled: bool):
@@ -150,8 +171,10 @@ def train(
 ) -> dict:
     """Train (or resume) a run in ``out_dir``; returns the final checkpoint payload."""
     out = Path(out_dir)
+    check_config(cfg)
     device = resolve_device(cfg.device)
     state = None
+    vectors = None
     if resume:
         state = read_checkpoint(out / LAST)
         if state.get("train_sha256") != file_sha256(train_path):
@@ -161,25 +184,50 @@ def train(
         if (out / LAST).exists():
             raise TrainError(f"{out} already holds a run; use --resume {out} to continue it or choose another --out")
         vocab = None
+        if cfg.embeddings:
+            from .embeddings import load_vectors
+
+            vectors = load_vectors(cfg.embeddings)
+            model_args = {**model_args, "embed_dim": vectors.dim}
 
     cfg.precision = resolve_precision(cfg.precision, device)
     torch.manual_seed(cfg.seed)
-    prep = prepare(train_path, cfg, valid_path, vocab, read_options)
-    # Created only once the data has loaded, so a bad file leaves no empty run directory behind.
-    out.mkdir(parents=True, exist_ok=True)
+    prep = prepare(train_path, cfg, valid_path, vocab, read_options, vectors)
     labels = prep.train.labelset
     mcfg = ModelConfig(vocab_size=len(prep.pipeline.vocab), num_classes=len(labels),
                        pad_index=prep.pipeline.vocab.pad_index, **model_args)
     model = LSTMClassifier(mcfg).to(device)
+    if vectors is not None:
+        prep.summary["embeddings"] = init_embeddings(model, prep, vectors, cfg)
+    if cfg.freeze_embeddings:
+        model.embedding.weight.requires_grad_(False)
+    if state is None:
+        for line in summary_lines(prep.summary):
+            log(line)
+    for line in prep.warnings:
+        log(line if line.startswith("warning") else f"warning: {line}")
+    # Created only once the data has loaded, so a bad file leaves no empty run directory behind.
+    out.mkdir(parents=True, exist_ok=True)
+    opts = {k: (list(v) if isinstance(v, tuple) else v) for k, v in (read_options or {}).items()}
+    if state is None:
+        runrecord.write_config(out, cfg.to_dict(), mcfg.to_dict(), opts, str(train_path),
+                               str(valid_path) if valid_path else None)
+        runrecord.write_data(out, prep.summary)
+    params = [p for p in model.parameters() if p.requires_grad]
     # bf16 is the fast mode: there the fused Adam kernel (one kernel per step instead of a dozen
     # per parameter) cuts a preset-2 epoch by another ~10%. fp32 keeps the per-parameter update the
     # published fp32 runs were made with (docs/results.md): fused rounds differently, and that
     # alone moved preset 5's test accuracy by 0.3 point.
     fused = cfg.precision == "bf16" and device.type in ("cpu", "cuda")
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=fused)
+    if cfg.optimizer == "adamw":
+        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused)
+    else:
+        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused)
+    weight = class_weights(prep.y_train, len(labels), cfg.class_weight)
+    if weight is not None:
+        weight = weight.to(device)
     shuffle_gen = torch.Generator().manual_seed(cfg.seed)
     history: list[dict] = []
-    best_acc = -1.0
     start_epoch = 1
     if state is not None:
         model.load_state_dict(state["state_dict"])
@@ -187,11 +235,11 @@ def train(
         shuffle_gen.set_state(state["rng"]["shuffle"])
         torch.set_rng_state(state["rng"]["torch"])
         history = list(state["history"])
-        best_acc = max((h["valid_acc"] for h in history), default=-1.0)
         start_epoch = int(state["epoch"]) + 1
-        if start_epoch > cfg.epochs:
-            log(f"{out}: all {cfg.epochs} epochs are already done")
+        if start_epoch > cfg.epochs or stopped_early(history, cfg):
+            log(f"{out}: the run is already complete ({len(history)} epochs)")
             return state
+    best = max((runrecord.score(h, cfg.select) for h in history), default=-math.inf)
 
     base = {
         "model_config": mcfg.to_dict(),
@@ -202,7 +250,7 @@ def train(
         "label_values": list(labels.values),
         "train_config": cfg.to_dict(),
         "train_file": str(train_path),
-        "read_options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in (read_options or {}).items()},
+        "read_options": opts,
         "train_sha256": file_sha256(train_path),
         "valid_file": str(valid_path) if valid_path else None,
         "n_train": len(prep.x_train),
@@ -213,8 +261,10 @@ def train(
         log(f"training in bf16 mixed precision ({how}); weights and validation stay fp32")
     n = len(prep.x_train)
     batches = math.ceil(n / cfg.batch_size)
+    total_steps = batches * cfg.epochs
     show = sys.stderr.isatty() if progress is None else progress
     payload = state
+    gold = prep.y_valid.numpy()
     for epoch in range(start_epoch, cfg.epochs + 1):
         t0 = time.perf_counter()
         model.train()
@@ -229,11 +279,16 @@ def train(
             for b in range(batches):
                 idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
                 xb, yb = prep.x_train[idx].to(device), prep.y_train[idx].to(device)
+                if cfg.schedule != "constant":
+                    for group in opt.param_groups:
+                        group["lr"] = lr_at(cfg, (epoch - 1) * batches + b + 1, total_steps)
                 opt.zero_grad()
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
                     logits = model(xb)
-                loss = nn.functional.cross_entropy(logits.float(), yb)
+                loss = nn.functional.cross_entropy(logits.float(), yb, weight=weight)
                 loss.backward()
+                if cfg.clip_norm:
+                    nn.utils.clip_grad_norm_(params, cfg.clip_norm)
                 opt.step()
                 loss_sum += loss.item() * len(idx)
                 if bar:
@@ -244,12 +299,19 @@ def train(
             if bar:
                 bar.stop()
         train_loss = loss_sum / n
-        valid_loss, valid_acc = evaluate_tensors(model, prep.x_valid, prep.y_valid, cfg.batch_size, device)
+        valid_loss, pred = predict_tensors(model, prep.x_valid, prep.y_valid, cfg.batch_size, device)
+        rep = metrics_report(gold, pred, labels.names)
         seconds = time.perf_counter() - t0
-        history.append({"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
-                        "valid_acc": valid_acc, "seconds": seconds})
+        entry = {"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
+                 "valid_acc": rep["accuracy"], "valid_macro_f1": rep["macro_f1"],
+                 "valid_recall": [c["recall"] for c in rep["per_class"].values()],
+                 "lr": opt.param_groups[0]["lr"], "seconds": seconds}
+        history.append(entry)
         log(f"epoch {epoch:>3}/{cfg.epochs}  train loss {train_loss:.4f}  valid loss {valid_loss:.4f}  "
-            f"valid acc {valid_acc * 100:.2f}%  {seconds:.1f}s")
+            f"valid acc {rep['accuracy'] * 100:.2f}%  macro-F1 {rep['macro_f1']:.4f}  {seconds:.1f}s")
+        warning = collapse_warning(pred, gold, labels.names, epoch)
+        if warning:
+            log(warning)
         payload = {
             **base,
             "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
@@ -258,11 +320,46 @@ def train(
             "epoch": epoch,
             "history": history,
         }
-        if valid_acc > best_acc:
-            best_acc = valid_acc
+        if runrecord.score(entry, cfg.select) > best:
+            best = runrecord.score(entry, cfg.select)
             save_checkpoint(out / BEST, {**payload, "optimizer": None, "rng": None})
         save_checkpoint(out / LAST, payload)
+        runrecord.write_history(out, history, cfg.select)
+        if stopped_early(history, cfg):
+            log(f"stopping early: no better validation {cfg.select} for {cfg.patience} epochs")
+            break
+    final = max(history, key=lambda h: runrecord.score(h, cfg.select))
+    log(f"best epoch {final['epoch']}: valid acc {final['valid_acc'] * 100:.2f}%, macro-F1 "
+        f"{final.get('valid_macro_f1', float('nan')):.4f} -> {out / BEST}")
+    if "valid_recall" in final:
+        log(recall_line(final["valid_recall"], labels.names))
     return payload
+
+
+def stopped_early(history: list[dict], cfg: TrainConfig) -> bool:
+    """Whether the last ``cfg.patience`` epochs brought no better selection score (derived from the
+    history alone, so a resumed run stops exactly where an uninterrupted one would)."""
+    if not cfg.patience or not history:
+        return False
+    scores = [runrecord.score(h, cfg.select) for h in history]
+    best_at = max(range(len(scores)), key=lambda i: (scores[i], -i))
+    return len(scores) - 1 - best_at >= cfg.patience
+
+
+def init_embeddings(model: LSTMClassifier, prep, vectors, cfg: TrainConfig) -> dict:
+    """Copy pretrained vectors into the embedding; returns the coverage for the summary."""
+    from .embeddings import bundle_cost, embedding_matrix
+
+    matrix, cov = embedding_matrix(prep.pipeline.vocab, vectors, prep.counts, seed=cfg.seed)
+    with torch.no_grad():
+        model.embedding.weight.copy_(torch.from_numpy(matrix))
+    line = f"vectors {vectors.source} ({vectors.dim}d): {cov.summary()}"
+    if cfg.extend_vocab:
+        line += (f"; --extend-vocab {cfg.extend_vocab:,} adds "
+                 f"{bundle_cost(cfg.extend_vocab, vectors.dim) / 1e6:.1f} MB to the fp32 bundle")
+    return {"source": vectors.source, "dim": vectors.dim, "vocab_found": cov.vocab_found,
+            "vocab_total": cov.vocab_total, "tokens_found": cov.tokens_found, "tokens_total": cov.tokens_total,
+            "extend_vocab": cfg.extend_vocab, "frozen": cfg.freeze_embeddings, "line": line}
 
 
 def resume_config(out_dir) -> tuple[TrainConfig, dict, dict]:
@@ -271,10 +368,9 @@ def resume_config(out_dir) -> tuple[TrainConfig, dict, dict]:
         state = read_checkpoint(Path(out_dir) / LAST)
     except CheckpointError as e:
         raise TrainError(f"cannot resume: {e}") from None
-    tc = dict(state["train_config"])
-    tc.setdefault("precision", "fp32")  # runs from before the option trained in fp32
-    cfg = TrainConfig(**tc)
-    mc = dict(state["model_config"])
-    model_args = {k: mc[k] for k in ("embed_dim", "hidden_sizes", "num_layers", "bidirectional", "dropout", "pooling")
-                  if k in mc}
+    # Keys a run did not store take TrainConfig's defaults, which are the behaviour of the lstmtc
+    # that wrote it (fp32, Adam, constant lr, ...).
+    cfg = TrainConfig(**state["train_config"])
+    # The whole model config except what the data decides again (vocabulary, classes, padding id).
+    model_args = {k: v for k, v in state["model_config"].items() if k not in ("vocab_size", "num_classes", "pad_index")}
     return cfg, model_args, state
