@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lstmtc.infer.labels import AG_NEWS_NAMES, LabelSet, normalize
+from lstmtc.infer.labels import AG_NEWS_NAMES, LabelSet, _as_int, normalize, sort_key, sort_names
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("1", "1"), (" 1 ", "1"), ("01", "1"), ("+2", "2"), ("-0", "0"),
@@ -31,6 +31,38 @@ def test_other_integer_sets_keep_their_values_as_names():
 def test_string_labels_sorted():
     ls = LabelSet.infer(["spam", "ham", "eggs", "ham"])
     assert ls.names == ls.values == ("eggs", "ham", "spam")
+
+
+def test_string_labels_sort_as_a_person_sorts_them():
+    # case-insensitive: by code point "Zebra" came before "apple"
+    assert LabelSet.infer(["Zebra", "apple", "Mango", "apple"]).names == ("apple", "Mango", "Zebra")
+    # numbers inside names compare as numbers
+    assert LabelSet.infer(["intent10", "Intent2", "intent1"]).values == ("intent1", "Intent2", "intent10")
+    # integers among other labels: numerically, before letters
+    assert LabelSet.infer(["other", "10", "2"]).values == ("2", "10", "other")
+    # names equal but for case keep a fixed order (code point), whatever the input order
+    assert LabelSet.infer(["b", "B", "a"]).values == LabelSet.infer(["B", "a", "b"]).values == ("a", "B", "b")
+    assert LabelSet.infer(["Éclair", "eclair", "Zoo", "éclair"]).values[-1] == "éclair"
+
+
+def test_stored_order_is_never_resorted():
+    # A model trained before this sort order stored its classes in code-point order; index i of its
+    # output means names[i], so reading it back must keep that order.
+    old = LabelSet(("Zebra", "apple"), ("Zebra", "apple"))
+    assert old.names == ("Zebra", "apple") and old.index_map() == {"Zebra": 0, "apple": 1}
+
+
+@given(st.lists(st.text(alphabet="aAbBzZ019_ ", max_size=6), max_size=12))
+def test_sort_names_is_a_total_order(names):
+    once = sort_names(names)
+    assert sorted(once) == sorted(names)
+    assert sort_names(reversed(names)) == once  # independent of input order
+    if any(_as_int(n) is None for n in names):  # (all-integer lists sort numerically)
+        keys = [sort_key(n) for n in once]
+        assert keys == sorted(keys)
+    if not any(c.isdigit() for n in names for c in n):
+        folded = [n.casefold() for n in once]
+        assert folded == sorted(folded)
 
 
 def test_names_override():

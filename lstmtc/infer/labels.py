@@ -7,6 +7,7 @@ use either spelling.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -18,6 +19,28 @@ def _as_int(value: str) -> int | None:
         return int(value)
     except ValueError:
         return None
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def sort_key(name: str) -> tuple:
+    """How a person sorts class names: case-insensitively, with runs of digits compared as numbers
+    ('intent2' before 'intent10'); names equal that way fall back to code-point order, so the
+    order is total and the same on every machine."""
+    parts = _DIGITS.split(name.casefold())
+    # Even positions are text, odd ones digit runs: tuples of the same shape compare position by
+    # position without mixing str and int.
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), name
+
+
+def sort_names(names: Iterable[str]) -> list[str]:
+    """``names`` in the order ``sort_key`` gives; all-integer labels sort numerically ('-1' before '2')."""
+    names = list(names)
+    ints = [_as_int(v) for v in names]
+    if all(i is not None for i in ints):
+        return [v for _, v in sorted(zip(ints, names))]
+    return sorted(names, key=sort_key)
 
 
 def normalize(value: str) -> str:
@@ -42,12 +65,14 @@ class LabelSet:
 
     @classmethod
     def infer(cls, raw_values: Iterable[str], names: Sequence[str] | None = None) -> LabelSet:
-        """Classes in sorted order (numeric when every label is an integer). Integer labels that
-        are exactly 1..4 are AG News's classes and get its names unless ``names`` is given."""
-        values = sorted({normalize(v) for v in raw_values})
-        ints = [_as_int(v) for v in values]
-        if all(i is not None for i in ints):
-            values = [str(i) for i in sorted(ints)]
+        """Classes in the order a person sorts them (``sort_names``: numeric when every label is
+        an integer, otherwise case-insensitive with numbers inside names compared as numbers).
+        Integer labels that are exactly 1..4 are AG News's classes and get its names unless
+        ``names`` is given.
+
+        This order is the class index order of a NEW model only: a checkpoint or bundle stores
+        its names and values in index order and is read back as stored, never re-sorted."""
+        values = sort_names({normalize(v) for v in raw_values})
         if names is None:
             names = AG_NEWS_NAMES if values == ["1", "2", "3", "4"] else values
         elif len(names) != len(values):
