@@ -236,6 +236,22 @@ def test_samples_are_scored_in_batches(tiny_bundle, num_samples, batch_size):
     assert e.num_samples == num_samples
 
 
+def test_unknown_label_suggests_the_closest_names():
+    from lstmtc.infer.explain import resolve_label, unknown_label_message
+
+    many = [f"card_{w}" for w in ("payment", "arrival", "delivery", "linking", "swallowed")] + [
+        f"intent_{i}" for i in range(20)]
+    msg = unknown_label_message(many, "Card_Payments")
+    assert msg == "unknown label 'Card_Payments'; did you mean 'card_payment'? The model has 25 labels."
+    # nothing close: every name, still one line
+    msg = unknown_label_message(many, "zzz")
+    assert msg.startswith("unknown label 'zzz'; the model's labels are: card_payment, ") and "\n" not in msg
+    # names that differ only in case are both offered
+    with pytest.raises(LstmtcError, match="did you mean 'apple' or 'Apple'"):
+        resolve_label(["apple", "Apple", "pear"], "APPLe")
+    assert "did you mean 'intent_1'," in unknown_label_message(many, "intent_1x")
+
+
 def test_label_option_and_errors(tiny_classifier):
     e = explain(tiny_classifier, BUSINESS_TEXT, label="Sports", num_features=3, num_samples=200)
     assert (e.label, e.label_index, e.predicted) == ("Sports", 1, "Business")
@@ -307,6 +323,8 @@ def test_file_and_line(tiny_bundle, tmp_path):
     (["--file", "F", "--line", "3"], "F has 2 lines; there is no line 3"),
     (["--file", "MISSING", "--line", "1"], "MISSING: no such file"),
     (["profit", "--label", "Nope"], "unknown label 'Nope'; the model's labels are: World, Sports, Business, Sci/Tech"),
+    (["profit", "--label", "sprots"],
+     "unknown label 'sprots'; did you mean 'Sports'? The model's labels are: World, Sports, Business, Sci/Tech"),
     (["..."], "nothing to explain: the text has no words"),
 ])
 def test_option_errors_are_one_line(tiny_bundle, tmp_path, args, message):

@@ -154,7 +154,27 @@ def resolve_label(labels: Sequence[str], label: str | int | None) -> int | None:
     folded = [i for i, name in enumerate(labels) if name.casefold() == str(label).casefold()]
     if len(folded) == 1:
         return folded[0]
-    raise ExplainError(f"unknown label {label!r}; the model's labels are: {', '.join(labels)}")
+    raise ExplainError(unknown_label_message(labels, str(label)))
+
+
+def unknown_label_message(labels: Sequence[str], label: str, many: int = 12) -> str:
+    """One line: the closest class names (case-insensitive), and every name when the model has
+    at most ``many`` classes or nothing is close."""
+    import difflib
+
+    by_folded: dict[str, list[str]] = {}
+    for name in labels:
+        by_folded.setdefault(name.casefold(), []).append(name)
+    close = [n for f in difflib.get_close_matches(label.casefold(), list(by_folded), n=3, cutoff=0.6)
+             for n in by_folded[f]]
+    msg = f"unknown label {label!r}"
+    if not close:
+        return msg + f"; the model's labels are: {', '.join(labels)}"
+    quoted = [repr(n) for n in close]
+    msg += "; did you mean " + (", ".join(quoted[:-1]) + " or " if len(quoted) > 1 else "") + quoted[-1] + "?"
+    if len(labels) <= many:
+        return msg + f" The model's labels are: {', '.join(labels)}"
+    return msg + f" The model has {len(labels)} labels."
 
 
 def explain(classifier, text: str, label: str | int | None = None, num_features: int = 10,
