@@ -186,6 +186,37 @@ def test_tiny_bundle_manifest(tiny_bundle, tiny_run):
     assert vocab.pad_index != vocab.unk_index
 
 
+def test_bundle_records_training_columns_and_reads_bundles_without_them(tiny_bundle, tmp_path):
+    # trained with the columns detected: recorded as null
+    m = json.loads((tiny_bundle / "bundle.json").read_text())
+    assert m["columns"] == {"text": None, "title": None, "label": None}
+    assert load_bundle(tiny_bundle).columns == m["columns"]
+    # the shipped model predates the field: it loads unchanged, still format version 1
+    from lstmtc.infer.default_model import default_bundle_path
+
+    shipped = load_bundle(default_bundle_path())
+    assert "columns" not in shipped.manifest and shipped.manifest["version"] == 1
+    assert shipped.columns == {"text": None, "title": None, "label": None}
+    b = tmp_path / "b"
+    shutil.copytree(tiny_bundle, b)
+    for bad in ({"text": 3}, {"body": "x"}, ["text"]):
+        m["columns"] = bad
+        (b / "bundle.json").write_text(json.dumps(m))
+        with pytest.raises(BundleError, match="'columns' must map text, title, label"):
+            load_bundle(b)
+    m["columns"] = {"text": "body", "label": "intent"}  # roles left out read as null
+    (b / "bundle.json").write_text(json.dumps(m))
+    assert load_bundle(b).columns == {"text": "body", "title": None, "label": "intent"}
+
+
+def test_training_columns_from_read_options():
+    from lstmtc.infer.bundle import training_columns
+
+    assert training_columns(None) == {"text": None, "title": None, "label": None}
+    assert training_columns({"text_column": "body", "label_column": 1, "header": False, "delimiter": ";"}) == {
+        "text": "body", "title": None, "label": "1"}
+
+
 @pytest.mark.parametrize("victim", ["model.onnx", "vocab.json", "model.int8.onnx"])
 def test_hash_mismatch_refused(tiny_bundle, tmp_path, victim):
     b = tmp_path / "b"

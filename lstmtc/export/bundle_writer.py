@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from lstmtc import __version__
-from lstmtc.infer.bundle import FORMAT, MANIFEST, VERSION, VOCAB, sha256_file
+from lstmtc.infer.bundle import FORMAT, MANIFEST, VERSION, VOCAB, sha256_file, training_columns
 from lstmtc.infer.data import read_labelled
 from lstmtc.infer.errors import LstmtcError
 from lstmtc.train.checkpoint import (
@@ -123,6 +123,8 @@ def export_bundle(ckpt_path, out_dir, *, force: bool = False, validate: bool = T
             "max_tokens": pipeline.max_tokens,
             "padding_side": pipeline.padding_side,
             "tokenizer": pipeline.tokenizer,
+            # so that evaluating needs no --text-column/--label-column again (optional in version 1)
+            "columns": training_columns(ckpt.get("read_options")),
             "files": files,
             "models": models,
             "precision": {name: prec for prec, name in models.items()},

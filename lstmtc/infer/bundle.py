@@ -22,6 +22,19 @@ VERSION = 1
 MANIFEST = "bundle.json"
 VOCAB = "vocab.json"
 PRECISIONS = ("fp32", "int8", "fp16")
+# The optional "columns" object: the text/title/label columns the model was trained with, as the
+# training command named them (null: detected). Bundles without it (older ones) read as all null.
+COLUMN_ROLES = ("text", "title", "label")
+
+
+def training_columns(read_options: dict | None) -> dict[str, str | None]:
+    """{"text": ..., "title": ..., "label": ...} from a checkpoint's ``read_options``."""
+    opts = read_options if isinstance(read_options, dict) else {}
+    out = {}
+    for role in COLUMN_ROLES:
+        value = opts.get(f"{role}_column")
+        out[role] = None if value is None else str(value)
+    return out
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -48,6 +61,12 @@ class Bundle:
                 f"{self.path}: no {precision} model in this bundle (it has: {', '.join(sorted(self.models))})"
             )
         return self.path / self.models[precision]
+
+    @property
+    def columns(self) -> dict[str, str | None]:
+        """The training columns by role; all None for a bundle that does not record them."""
+        found = self.manifest.get("columns") or {}
+        return {role: found.get(role) for role in COLUMN_ROLES}
 
 
 def _require(manifest: dict, key: str, kind, where: str):
@@ -88,6 +107,12 @@ def load_bundle(path: str | os.PathLike, verify: bool = True) -> Bundle:
         raise BundleError(f"{where}: 'labels' must be a list of class names (strings)")
     if not isinstance(values, list) or not all(isinstance(x, str) for x in values):
         raise BundleError(f"{where}: 'label_values' must be a list of strings")
+    columns = manifest.get("columns")
+    if columns is not None and not (
+        isinstance(columns, dict) and set(columns) <= set(COLUMN_ROLES)
+        and all(v is None or isinstance(v, str) for v in columns.values())
+    ):
+        raise BundleError(f"{where}: 'columns' must map {', '.join(COLUMN_ROLES)} to column names (strings or null)")
     if padding_side not in PADDING_SIDES:
         raise BundleError(f"{where}: padding_side {padding_side!r} is not one of {PADDING_SIDES}")
     for precision, name in models.items():
