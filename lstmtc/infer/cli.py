@@ -125,12 +125,19 @@ def classify_csv(clf, spec, batch_size: int, prob: bool, strict: bool, quiet: bo
 
 
 def evaluate(clf, path, read_opts: dict, console) -> dict:
+    """Score labelled ``path``; print N, accuracy, per-class metrics and the confusion matrix (the
+    most-confused pairs beyond FULL_MATRIX_MAX classes). Columns the command line did not name
+    come from the bundle's training columns where the file has them."""
     from rich.markup import escape
     from rich.table import Table
 
     from .data import read_labelled
+    from .evaluation import describe_columns, print_confusion, with_model_columns
     from .metrics import report
 
+    read_opts, taken = with_model_columns(path, read_opts, clf.bundle.columns)
+    if taken:
+        _warn(f"columns from the model: {describe_columns(taken)}")
     data = read_labelled(path, clf.bundle.labelset, **read_opts)
     pred = clf.logits(data.texts, batch_size=1024).argmax(1).tolist()
     r = report(data.labels, pred, clf.labels)
@@ -143,13 +150,9 @@ def evaluate(clf, path, read_opts: dict, console) -> dict:
         t.add_row(escape(name), f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1-score']:.4f}",
                   str(m["support"]))
     console.print(t)
-    cm = Table(title="confusion matrix (rows: true, columns: predicted)")
-    cm.add_column("")
-    for name in clf.labels:
-        cm.add_column(escape(name), justify="right")
-    for name, row in zip(clf.labels, r["confusion_matrix"]):
-        cm.add_row(escape(name), *map(str, row))
-    console.print(cm)
+    n = len(clf.labels)
+    print_confusion(console, r["confusion_matrix"], clf.labels,
+                    f"the full {n}x{n} matrix: lstmtc-evaluate MODEL DATA --out DIR writes it to DIR/metrics.json")
     return r
 
 

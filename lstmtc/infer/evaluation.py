@@ -1,0 +1,136 @@
+"""What the two evaluation verbs (``lstmtc-evaluate`` and ``lstmtc-classify --eval``) share, torch-
+and scikit-learn-free: the read options a model's training columns imply for a data file, and
+the confusion part of the terminal report (the full matrix for a few classes, the most-confused
+pairs for many).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from .data import KNOWN_NAMES, delimiter_for, quoting_for
+from .errors import LstmtcError
+
+ROLES = ("text", "title", "label")
+# Up to this many classes the terminal shows the whole confusion matrix; beyond it a matrix
+# no longer fits a terminal and the most-confused pairs say more.
+FULL_MATRIX_MAX = 12
+TOP_PAIRS = 15
+
+
+# --------------------------------------------------------------------------- columns
+
+
+def _is_number(column) -> bool:
+    return isinstance(column, int) or (isinstance(column, str) and column.isdigit())
+
+
+def first_row(path, delimiter: str | None = None, quoting: str | None = None) -> list[str] | None:
+    """The first non-empty record of a CSV/TSV file, read lazily; None where it cannot be read
+    (the full read that follows reports why, with its own message)."""
+    try:
+        mode = csv.QUOTE_NONE if quoting_for(path, quoting) == "none" else csv.QUOTE_MINIMAL
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+            for row in csv.reader(f, delimiter=delimiter_for(path, delimiter), quoting=mode):
+                if row:
+                    return row
+    except (LstmtcError, OSError, csv.Error, ValueError):
+        return None
+    return None
+
+
+def with_model_columns(path: str | os.PathLike, options: dict, columns: dict | None) -> tuple[dict, dict]:
+    """``read_labelled`` options for ``path``: ``options`` (what the command line gave; they win)
+    completed with the model's training ``columns`` ({"text": ..., "title": ..., "label": ...})
+    where the file has them. Returns (options, the columns taken from the model).
+
+    A named column is taken when the file's first row holds that name (then it is a header). A
+    numbered column (a headerless training file) is taken only when this file has no header
+    either (``--no-header``, or a first row without known or named columns). Anything else is
+    left to the usual detection."""
+    columns = {role: columns.get(role) for role in ROLES} if isinstance(columns, dict) else {}
+    missing = [r for r in ROLES if columns.get(r) is not None and options.get(f"{r}_column") is None]
+    if not missing:
+        return options, {}
+    row = first_row(path, options.get("delimiter"), options.get("quoting"))
+    if row is None:
+        return options, {}
+    out, taken = dict(options), {}
+    header = options.get("header")
+    if header is not False:
+        exact = set(row)
+        lowered = {f.strip().lower() for f in row}
+        for role in missing:
+            name = str(columns[role])
+            if not _is_number(name) and (name in exact or name.lower() in lowered):
+                out[f"{role}_column"] = taken[role] = name
+    named = any(isinstance(out.get(f"{r}_column"), str) and not _is_number(out.get(f"{r}_column")) for r in ROLES)
+    headerless = header is False or (
+        header is None and not named and not any(f.strip().lower() in KNOWN_NAMES for f in row)
+    )
+    if headerless:
+        for role in missing:
+            number = str(columns[role])
+            if _is_number(number) and 1 <= int(number) <= len(row):
+                out[f"{role}_column"] = taken[role] = number
+    return out, taken
+
+
+def describe_columns(taken: dict) -> str:
+    """'text=body, label=intent' (in role order)."""
+    return ", ".join(f"{r}={taken[r]}" for r in ROLES if r in taken)
+
+
+# --------------------------------------------------------------------------- confusion
+
+
+def confused_pairs(cm, labels: Sequence[str], top: int = TOP_PAIRS) -> list[dict]:
+    """The ``top`` largest off-diagonal cells of confusion matrix ``cm`` (rows: true classes) as
+    {"true", "predicted", "count", "share"} where share is count / documents of the true class;
+    ties go to the larger share, then to class order."""
+    m = np.asarray(cm, dtype=np.int64)
+    support = m.sum(axis=1)
+    off = m.copy()
+    np.fill_diagonal(off, 0)
+    rows, cols = np.nonzero(off)
+    counts = off[rows, cols]
+    shares = counts / np.maximum(support[rows], 1)
+    order = np.lexsort((cols, rows, -shares, -counts))[:top]
+    return [{"true": labels[rows[i]], "predicted": labels[cols[i]], "count": int(counts[i]),
+             "share": float(shares[i])} for i in order]
+
+
+def print_confusion(console, cm, labels: Sequence[str], full_matrix_note: str | None = None) -> None:
+    """The confusion matrix as a table for up to FULL_MATRIX_MAX classes; beyond that the
+    TOP_PAIRS most-confused pairs, with ``full_matrix_note`` saying where the whole matrix is."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    m = np.asarray(cm, dtype=np.int64)
+    if len(labels) <= FULL_MATRIX_MAX:
+        t = Table(title="confusion matrix (rows: true, columns: predicted)")
+        t.add_column("")
+        for name in labels:
+            t.add_column(escape(name), justify="right")
+        for name, row in zip(labels, m.tolist()):
+            t.add_row(escape(name), *map(str, row))
+        console.print(t)
+        return
+    pairs = confused_pairs(m, labels)
+    if not pairs:
+        console.print(f"no confusions: all {int(m.sum())} documents are classified correctly")
+        return
+    n_pairs = int(np.count_nonzero(m) - np.count_nonzero(np.diag(m)))
+    wrong = int(m.sum() - np.trace(m))
+    t = Table(title=f"most confused pairs (top {len(pairs)} of {n_pairs})")
+    for col in ("true", "predicted", "count", "share of true"):
+        t.add_column(col, justify="right" if col in ("count", "share of true") else "left")
+    for p in pairs:
+        t.add_row(escape(p["true"]), escape(p["predicted"]), str(p["count"]), f"{p['share'] * 100:.1f}%")
+    console.print(t)
+    line = f"{wrong} of {int(m.sum())} documents misclassified, {len(labels)} classes"
+    console.print(escape(line + (f"; {full_matrix_note}" if full_matrix_note else "")), soft_wrap=True)
