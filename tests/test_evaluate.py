@@ -87,6 +87,16 @@ def test_cli_without_out_writes_nothing(tiny_run, synth_dir, tmp_path, monkeypat
     assert list(tmp_path.iterdir()) == []
 
 
+def test_cli_quoting_option(tiny_run, tmp_path):
+    tsv = tmp_path / "q.tsv"
+    tsv.write_text('label\ttext\n1\ttroops and the embassy\n2\t"goal for the striker\n3\tshares rose\n',
+                   encoding="utf-8")
+    r = invoke([tiny_run, tsv])  # quotes are text in TSV by default
+    assert r.exit_code == 0 and "N=3" in r.output, r.output
+    r = invoke([tiny_run, tsv, "--quoting", "csv"])  # the stray quote swallows the line after it
+    assert r.exit_code == 0 and "N=2" in r.output, r.output
+
+
 def test_cli_version_and_help():
     r = invoke(["--version"])
     assert r.exit_code == 0 and __version__ in r.output

@@ -180,7 +180,9 @@ def evaluate(clf, path, read_opts: dict, console) -> dict:
               help="Write here (atomically: a temporary file renamed when complete) instead of stdout. "
                    "With --engine dask: a directory, one part file per input file plus _SUCCESS.")
 @click.option("--eval", "eval_path", type=click.Path(dir_okay=False),
-              help="Labelled file: print N, accuracy, per-class precision/recall/F1 and the confusion matrix.")
+              help="Labelled file: print N, accuracy, per-class precision/recall/F1 and the confusion matrix "
+                   "(beyond 12 classes the most-confused pairs). Columns not named take the model's training "
+                   "columns where the file has them.")
 @click.option("--batch-size", type=click.IntRange(1), default=DEFAULT_BATCH, help="Documents per onnxruntime call.")
 @click.option("--threads", type=click.IntRange(1), help="onnxruntime intra-op threads [default: all cores].")
 @click.option("--strict", is_flag=True, help="Fail on invalid UTF-8 instead of replacing it.")

@@ -7,7 +7,7 @@ import click
 from lstmtc import __version__
 from lstmtc.infer.errors import LstmtcError
 
-from .cli import data_options, read_options
+from .cli import data_options, quoting_option, read_options
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,17 +16,22 @@ from .cli import data_options, read_options
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Write metrics.json and confusion_matrix.png (normalized) here.")
 @data_options
+@quoting_option
 @click.version_option(__version__, prog_name="lstmtc-evaluate")
-def main(model, data, out_dir, text_column, title_column, label_column, no_header, delimiter):
+def main(model, data, out_dir, text_column, title_column, label_column, no_header, delimiter, quoting):
     """Evaluate MODEL (a checkpoint, run directory or exported bundle) on labelled DATA.
 
-    Prints N, accuracy, scikit-learn's classification report and the confusion matrix.
+    Prints N, accuracy, scikit-learn's classification report and the confusion matrix (beyond 12
+    classes: the most-confused pairs; --out keeps the whole matrix in metrics.json).
+
+    Columns not named here are the ones the model was trained with (--text-column etc. given to
+    lstmtc-train) when DATA has them; otherwise they are detected as lstmtc-train detects them.
     """
     from .evaluate import evaluate_model, report
 
     try:
         result = evaluate_model(model, data, read_options(text_column, title_column, label_column, no_header,
-                                                          delimiter))
+                                                          delimiter, quoting=quoting))
     except LstmtcError as e:
         raise click.ClickException(str(e)) from None
     try:
