@@ -65,6 +65,9 @@ def test_end_to_end(tmp_path, capsys):
         assert "error" not in m, m.get("error")
         assert 0 <= m["accuracy"] <= 1 and 0 <= m["macro_f1"] <= 1
         assert m["train_s"] > 0 and m["test_s"] > 0
+    tfidf = data["models"][0]["settings"]
+    grid = {float(k): v for k, v in tfidf["C_by_valid_acc"].items()}
+    assert set(grid) == set(peers.TFIDF_C) and grid[tfidf["C"]] == max(grid.values())
     lstm = data["models"][-1]
     assert lstm["commands"][0].startswith("lstmtc-train --train ") and lstm["commands"][0].endswith(
         "--text-column text --label-column label --out " + str(work / "synth" / "lstmtc-1")
@@ -99,7 +102,10 @@ def test_fasttext_settings_and_normalisation(tmp_path):
                 "fasttext"])
     (m,) = json.loads((tmp_path / "peers-s.json").read_text(encoding="utf-8"))["models"]
     s = m["settings"]
-    assert (s["wordNgrams"], s["dim"], s["lr"], s["epoch"], s["bucket"]) == (2, 10, 0.25, 5, 10_000_000)
+    assert (s["wordNgrams"], s["dim"], s["lr"], s["bucket"]) == (2, 10, 0.25, 10_000_000)
+    # The epoch count is the one of peers.FASTTEXT_EPOCHS with the best validation accuracy.
+    grid = {int(k): v for k, v in s["epoch_by_valid_acc"].items()}
+    assert set(grid) == set(peers.FASTTEXT_EPOCHS) and grid[s["epoch"]] == max(grid.values())
     assert 0 <= m["accuracy"] <= 1
     first = (tmp_path / "w" / "s" / "fasttext" / "train.txt").read_text(encoding="utf-8").splitlines()[0]
     assert first.startswith("__label__") and first == first.lower() and '"' not in first
