@@ -318,3 +318,9 @@ def test_bundle_cost():
 def test_vectors_shape_is_checked():
     with pytest.raises(ValueError, match=re.escape("does not fit 3 words")):
         Vectors(["a", "b", "c"], np.zeros((2, 4), dtype=np.float32), "test")
+
+
+def test_extend_vocab_skips_words_the_tokenizer_never_produces():
+    vectors = Vectors(["Paris", "n't", "u.s.", "paris", "rome"], np.zeros((5, 2), dtype=np.float32), "t")
+    extended = extend_vocab(Vocab(["<unk>", "<pad>"], 0, 1), vectors, 5)
+    assert extended.tokens == ["<unk>", "<pad>", "paris", "rome"]

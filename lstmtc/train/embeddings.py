@@ -31,6 +31,7 @@ from typing import BinaryIO
 import numpy as np
 
 from lstmtc.infer.errors import LstmtcError
+from lstmtc.infer.text import basic_english
 from lstmtc.infer.vocab import Vocab
 
 KNOWN_VECTORS = ("glove-6b-50d",)
@@ -272,9 +273,10 @@ def _percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "0.0%"
 
 
-def extend_vocab(vocab: Vocab, vectors: Vectors, n: int) -> Vocab:
+def extend_vocab(vocab: Vocab, vectors: Vectors, n: int, tokenizer=basic_english) -> Vocab:
     """The vocabulary plus the first ``n`` vector words it lacks, appended so every old id keeps its index
-    (a checkpoint's embedding rows and the unk/pad indices stay valid)."""
+    (a checkpoint's embedding rows and the unk/pad indices stay valid). Only words ``tokenizer`` can
+    produce are added: "Paris" or "n't" would be rows no text ever reaches."""
     if n < 0:
         raise EmbeddingsError(f"cannot add {n} words from the vectors: the number must be 0 or more")
     tokens = vocab.tokens
@@ -282,7 +284,7 @@ def extend_vocab(vocab: Vocab, vectors: Vectors, n: int) -> Vocab:
     for word in vectors.words:  # source order: the most frequent words first
         if n == 0:
             break
-        if word not in present:
+        if word not in present and tokenizer(word) == [word]:
             present.add(word)
             tokens.append(word)
             n -= 1
