@@ -224,6 +224,11 @@ def test_packaged_glove_without_the_extra(monkeypatch):
 # --- vocabulary and embedding matrix -----------------------------------------------------------------
 
 
+def keep_all(word: str) -> list[str]:
+    """A tokenizer that keeps every word as it is: these tests are about order and ids, not casing."""
+    return [word]
+
+
 def small_vectors() -> Vectors:
     words = ["the", "Paris", "paris2", "cat", "PARIS", "new"]
     matrix = np.arange(len(words) * 4, dtype=np.float32).reshape(len(words), 4) - 5
@@ -232,7 +237,7 @@ def small_vectors() -> Vectors:
 
 def test_extend_vocab_keeps_ids_and_adds_in_source_order():
     vocab = Vocab(["<unk>", "<pad>", "cat", "zebra"], 0, 1)
-    extended = extend_vocab(vocab, small_vectors(), 3)
+    extended = extend_vocab(vocab, small_vectors(), 3, keep_all)
     assert extended.tokens == ["<unk>", "<pad>", "cat", "zebra", "the", "Paris", "paris2"]  # "cat" skipped
     assert (extended.unk_index, extended.pad_index) == (0, 1)
     assert all(extended[t] == vocab[t] for t in vocab.tokens)
@@ -240,10 +245,10 @@ def test_extend_vocab_keeps_ids_and_adds_in_source_order():
 
 def test_extend_vocab_edges():
     vocab = Vocab(["<unk>", "<pad>", "cat"], 0, 1)
-    assert extend_vocab(vocab, small_vectors(), 0) == vocab
-    assert len(extend_vocab(vocab, small_vectors(), 100)) == 3 + 5  # all the vector words it lacks
+    assert extend_vocab(vocab, small_vectors(), 0, keep_all) == vocab
+    assert len(extend_vocab(vocab, small_vectors(), 100, keep_all)) == 3 + 5  # all the vector words it lacks
     with pytest.raises(EmbeddingsError):
-        extend_vocab(vocab, small_vectors(), -1)
+        extend_vocab(vocab, small_vectors(), -1, keep_all)
 
 
 def test_embedding_matrix_rows():
@@ -304,7 +309,7 @@ def test_coverage_summary_thousands():
 
 def test_extend_then_embed_uses_the_vectors_for_new_words():
     vectors = small_vectors()
-    vocab = extend_vocab(Vocab(["<unk>", "<pad>"], 0, 1), vectors, 2)
+    vocab = extend_vocab(Vocab(["<unk>", "<pad>"], 0, 1), vectors, 2, keep_all)
     out, coverage = embedding_matrix(vocab, vectors)
     np.testing.assert_array_equal(out[2:], vectors.matrix[:2])
     assert coverage.vocab_found == coverage.vocab_total == 2
