@@ -215,7 +215,7 @@ def main(train_path, valid_path, test_path, out_dir, resume_dir, preset, threads
     except LstmtcError as e:
         raise click.ClickException(str(e)) from None
     except KeyboardInterrupt:
-        click.echo(f"interrupted; continue with: lstmtc-train --resume {out_dir}", err=True)
+        click.echo(f"interrupted; continue with: lstmtc-train --resume {resume_dir or out_dir}", err=True)
         raise SystemExit(130) from None
 
 
