@@ -128,7 +128,8 @@ def test_resume_via_cli_equals_uninterrupted_run(resume_data, uninterrupted, tmp
 
     out = tmp_path / "run"
     runner = CliRunner()
-    args = ["--train", str(resume_data), "--out", str(out), "--batch-size", "16", "--max-tokens", "12",
+    # --preset: the reference settings the uninterrupted run used (without it the CLI trains the recipe)
+    args = ["--train", str(resume_data), "--out", str(out), "--preset", "2", "--batch-size", "16", "--max-tokens", "12",
             "--seed", "3", "--lr", "0.01", "--hidden", "8,8", "--embed-dim", "8", "--dropout", "0.2"]
     r = runner.invoke(main, [*args, "--epochs", "2"])
     assert r.exit_code == 0, r.output
