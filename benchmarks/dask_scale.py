@@ -7,7 +7,7 @@ The dataset is synthetic: news-like rows (id,title,text) made from the word list
 (not AG News text), written once as ``--files`` CSV files under
 benchmarks/out/dask_scale/data-<rows>x<files>/ and reused by later runs. For each worker count a
 fresh LocalCluster of that many processes (one thread each, onnxruntime with one intra-op thread)
-scores the whole dataset with ``lstmtc.infer.dask.score_files`` (read, score, write the part
+scores the whole dataset with ``lstmtc.infer.apps.cluster.score_files`` (read, score, write the part
 files); the time counted is the compute after the cluster is up (start-up excluded; the bundle
 load on each worker is included). With ``--repeats`` > 1 the fastest run counts. The outputs of
 every worker count must be byte-identical (same part files).
@@ -103,7 +103,7 @@ def digest(out: Path) -> str:
 def run_workers(n: int, pattern: str, model: Path, out: Path, batch_size: int, repeats: int) -> dict:
     from distributed import Client, LocalCluster
 
-    from lstmtc.infer.dask import score_files
+    from lstmtc.infer.apps.cluster import score_files
 
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
     try:

@@ -15,7 +15,8 @@ document per line: ``title + " " + description``, as the model was trained). Mod
 - ``stdin_blanks``: the text file with an empty line after every 97th line, on stdin (blank lines
   must stay aligned);
 - ``csv_prob``: ``--csv test.csv --no-header --title-column 2 --text-column 3 --prob -o FILE``: FILE;
-- ``tsv``: the same rows as a TSV file with a header (``--tsv`` ``--text-column description
+- ``tsv``: the same rows as a TSV file with a header and without quote characters (each ``"``
+  written as ``'``, so CSV and TSV quoting rules read it alike; ``--tsv --text-column description
   --title-column title -o FILE``): FILE;
 - ``eval``: ``--eval test.csv``: stdout, with ``COLUMNS=120`` so rich draws its tables at one width
   (the report holds no timing and no path; the hash covers all of stdout);
@@ -30,6 +31,7 @@ import csv
 import hashlib
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -61,10 +63,10 @@ def write_inputs(tmp: Path, test_csv: Path) -> dict[str, Path]:
     paths["txt"].write_text("".join(t + "\n" for t in texts), encoding="utf-8")
     paths["blanks"].write_text("".join(t + "\n" + ("\n" if i % 97 == 96 else "") for i, t in enumerate(texts)),
                                encoding="utf-8")
-    # TSV without quoting: AG News texts hold no tabs or newlines.
+    # TSV without quoting: AG News texts hold no tabs or newlines, and quotes become apostrophes.
     assert not any("\t" in x or "\n" in x for r in rows for x in r)
-    paths["tsv"].write_text("label\ttitle\tdescription\n" + "".join("\t".join(r) + "\n" for r in rows),
-                            encoding="utf-8")
+    paths["tsv"].write_text("label\ttitle\tdescription\n"
+                            + "".join("\t".join(r).replace('"', "'") + "\n" for r in rows), encoding="utf-8")
     return paths
 
 
@@ -88,13 +90,15 @@ def modes(paths: dict[str, Path], test_csv: Path, tmp: Path) -> dict[str, dict]:
     }
 
 
-def run_mode(spec: dict) -> dict:
+def run_mode(spec: dict, command: list[str] | None = None) -> dict:
     env = {**os.environ, "COLUMNS": "120"}
-    env.pop("PYTHONPATH", None)
+    if command is None:
+        env.pop("PYTHONPATH", None)
     stdin = open(spec["stdin"], "rb") if spec.get("stdin") else subprocess.DEVNULL
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(classify_exe() + spec["args"], stdin=stdin, capture_output=True, env=env, timeout=900)
+        proc = subprocess.run((command or classify_exe()) + spec["args"], stdin=stdin, capture_output=True, env=env,
+                              timeout=900)
     finally:
         if spec.get("stdin"):
             stdin.close()
@@ -108,11 +112,11 @@ def run_mode(spec: dict) -> dict:
             "hashed": "stdout" if target == "stdout" else Path(target).name}
 
 
-def measure(test_csv: Path = TEST_CSV, only: list[str] | None = None) -> dict:
+def measure(test_csv: Path = TEST_CSV, only: list[str] | None = None, command: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="lstmtc-hashes-") as d:
         tmp = Path(d)
         specs = modes(write_inputs(tmp, test_csv), test_csv, tmp)
-        return {name: run_mode(spec) for name, spec in specs.items() if not only or name in only}
+        return {name: run_mode(spec, command) for name, spec in specs.items() if not only or name in only}
 
 
 def main(argv=None) -> int:
@@ -122,10 +126,13 @@ def main(argv=None) -> int:
     ap.add_argument("--record", type=Path, help="Write the hashes to this JSON file (the reference).")
     ap.add_argument("--check", type=Path, help="Compare against a recorded JSON file; exit 1 on a difference.")
     ap.add_argument("--json", type=Path, help="Where to write this run's JSON [default: benchmarks/out/].")
+    ap.add_argument("--command", help="Run this command line instead of the installed lstmtc-classify (another "
+                                      "checkout: 'python -c \"from lstmtc.infer.cli import run; run()\"' with "
+                                      "PYTHONPATH set to it).")
     args = ap.parse_args(argv)
     if not args.test_csv.exists():
         raise SystemExit(f"{args.test_csv} is absent: the hashes are of the AG News test set")
-    got = measure(args.test_csv, args.only)
+    got = measure(args.test_csv, args.only, shlex.split(args.command) if args.command else None)
     expected = json.loads(args.check.read_text())["modes"] if args.check else {}
     rows = []
     for name, r in got.items():
@@ -141,8 +148,9 @@ def main(argv=None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({**doc, "seconds": {n: r["seconds"] for n, r in got.items()}}, indent=1) + "\n")
     if args.record:
-        args.record.write_text(json.dumps(doc, indent=1) + "\n")
-        print(f"recorded {args.record}")
+        recorded = json.loads(args.record.read_text())["modes"] if args.record.exists() else {}
+        args.record.write_text(json.dumps({**doc, "modes": {**recorded, **doc["modes"]}}, indent=1) + "\n")
+        print(f"recorded {args.record} ({', '.join(doc['modes'])})")
     if args.check:
         bad = [n for n in got if expected.get(n, {}).get("sha256") != got[n]["sha256"]]
         if bad:

@@ -1,26 +1,28 @@
 """Section 2: where the time goes inside lstmtc-classify, as shares of the total.
 
-The CLI's line-mode loop (``lstmtc.infer.cli.classify_lines``) re-run in process with the very
-functions it calls, each timed on its own:
+The CLI's own line-mode path (``lstmtc.infer.apps.classify.classify_lines`` with the one
+``Scorer`` and ``LineFormatter``) is run in process, its steps wrapped with timers (hooks: the
+scorer's steps and the formatter's ``lines`` are attributes, ``classify_lines`` takes its reader
+and writes to any stream), so what is timed is the code that runs, not a copy of it:
 
-- read: ``stream.batched_lines`` over the file descriptor (read, split lines, decode UTF-8);
-- tokenize: ``TextPipeline.tokenize`` (``text.basic_english``);
-- vectorize: ``vectorize.vectorize`` (vocabulary lookup, truncate, pad into an int64 array);
-- session.run: ``Classifier.logits_ids`` (onnxruntime);
-- postprocess: ``classifier.softmax`` and ``LineFormatter.lines`` (probabilities -> label text);
+- read: ``reader.line_batches`` over the file descriptor (read, split lines, decode UTF-8);
+- tokenize: ``Scorer.tokenize`` (``text.basic_english``);
+- vectorize: ``Scorer.vectorize`` (vocabulary lookup, truncate, pad into an int64 array);
+- session.run: ``Scorer.run`` (onnxruntime);
+- postprocess: ``Scorer.softmax`` and ``LineFormatter.lines`` (probabilities -> label text);
 - write: opening the output, the per-batch writes and flushes, closing it. By default the output
   is a plain file, as with ``lstmtc-classify < FILE > OUT`` (section 1's command); with
-  ``output="-o"`` it goes through ``csvscore.output_stream`` as ``-o OUT`` does (a temporary file,
+  ``output="-o"`` it goes through ``writers.output_stream`` as ``-o OUT`` does (a temporary file,
   fsync, rename: a fixed cost per run of a few milliseconds, more on a busy disk).
 
-Model load and interpreter start-up are not in the total (section 3 measures them). The output
-file is hashed, so a test can check it is byte-identical to the CLI's.
+What no stage claims (finding the blank lines, joining a batch's lines) is the loop's overhead,
+left out of the shares. Model load and interpreter start-up are not in the total (section 3
+measures them). The output file is hashed, so a test can check it is byte-identical to the CLI's.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import statistics
 import time
 from pathlib import Path
@@ -29,65 +31,84 @@ STAGES = ("read", "tokenize", "vectorize", "session.run", "postprocess", "write"
 LIMIT = 0.30  # any stage but session.run above this share of the total is to be made faster
 
 
+class _TimedWriter:
+    """A text stream whose writes and flushes are added to a stage."""
+
+    def __init__(self, f, add):
+        self.f, self.add = f, add
+
+    def write(self, text: str) -> int:
+        start = time.perf_counter()
+        try:
+            return self.f.write(text)
+        finally:
+            self.add(time.perf_counter() - start)
+
+    def flush(self) -> None:
+        start = time.perf_counter()
+        try:
+            self.f.flush()
+        finally:
+            self.add(time.perf_counter() - start)
+
+
 def one_pass(clf, text_file, out_path, batch_size: int, output: str = "stdout") -> dict:
-    from lstmtc.infer.classifier import softmax
-    from lstmtc.infer.csvscore import output_stream
-    from lstmtc.infer.output import LineFormatter
-    from lstmtc.infer.stream import Decoder, batched_lines
-    from lstmtc.infer.vectorize import vectorize
+    from lstmtc.infer.apps.classify import classify_lines
+    from lstmtc.infer.data.reader import line_batches
+    from lstmtc.infer.data.writers import LineFormatter, output_stream
+    from lstmtc.infer.scoring.scorer import Scorer
 
     clock = time.perf_counter
     t = dict.fromkeys(STAGES, 0.0)
-    pipe = clf.pipeline
-    vocab, max_tokens, side = pipe.vocab, pipe.max_tokens, pipe.padding_side
-    fmt = LineFormatter(clf.labels)
     docs = 0
+
+    def add(stage: str):
+        def add_seconds(seconds: float) -> None:
+            t[stage] += seconds
+
+        return add_seconds
+
+    def timed(stage: str, fn):
+        def run(*args, **kwargs):
+            start = clock()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                t[stage] += clock() - start
+
+        return run
+
+    def read(*args, **kwargs):
+        nonlocal docs
+        batches = line_batches(*args, **kwargs)
+        while True:
+            start = clock()
+            batch = next(batches, None)
+            t["read"] += clock() - start
+            if batch is None:
+                return
+            docs += len(batch)
+            yield batch
+
+    scorer = Scorer(clf)
+    for step, stage in (("tokenize", "tokenize"), ("vectorize", "vectorize"), ("run", "session.run"),
+                        ("softmax", "postprocess")):
+        setattr(scorer, step, timed(stage, getattr(scorer, step)))
+    fmt = LineFormatter(clf.labels)
+    fmt.lines = timed("postprocess", fmt.lines)
     start = clock()
-    fd = os.open(text_file, os.O_RDONLY)
+    a = clock()
+    cm = output_stream(str(out_path)) if output == "-o" else open(out_path, "w", encoding="utf-8")
+    out = cm.__enter__()
+    t["write"] += clock() - a
     try:
-        batches = batched_lines(fd, batch_size, Decoder(str(text_file)), None, wait_for_more=False)
-        a = clock()
-        cm = output_stream(str(out_path)) if output == "-o" else open(out_path, "w", encoding="utf-8")
-        out = cm.__enter__()
-        t["write"] += clock() - a
-        try:
-            while True:
-                a = clock()
-                batch = next(batches, None)
-                t["read"] += clock() - a
-                if batch is None:
-                    break
-                docs += len(batch)
-                a = clock()
-                live = [i for i, s in enumerate(batch) if s.strip()]
-                lines = [fmt.empty()] * len(batch)
-                if live:
-                    tokens = pipe.tokenize([batch[i] for i in live])
-                    b = clock()
-                    ids = vectorize(tokens, vocab, max_tokens, side)
-                    c = clock()
-                    logits = clf.logits_ids(ids)
-                    d = clock()
-                    for i, line in zip(live, fmt.lines(softmax(logits))):
-                        lines[i] = line
-                    e = clock()
-                    t["tokenize"] += b - a
-                    t["vectorize"] += c - b
-                    t["session.run"] += d - c
-                    t["postprocess"] += e - d
-                else:
-                    e = a
-                out.write("\n".join(lines) + "\n")
-                out.flush()
-                t["write"] += clock() - e
-        except BaseException as exc:
-            cm.__exit__(type(exc), exc, exc.__traceback__)
-            raise
-        a = clock()
-        cm.__exit__(None, None, None)
-        t["write"] += clock() - a
-    finally:
-        os.close(fd)
+        classify_lines(scorer, [str(text_file)], fmt, _TimedWriter(out, add("write")), batch_size, read=read)
+    except BaseException as exc:
+        cm.__exit__(type(exc), exc, exc.__traceback__)
+        raise
+    a = clock()
+    cm.__exit__(None, None, None)
+    t["write"] += clock() - a
     return {"docs": docs, "stage_s": t, "loop_wall_s": clock() - start}
 
 
@@ -105,7 +126,7 @@ def measure(bundle, text_file, threads: int | None, batch_size: int, repeats: in
     over = [s for s in STAGES if s != "session.run" and shares[s] > LIMIT]
     docs = passes[0]["docs"]
     return {"n_docs": docs, "threads": threads, "batch_size": batch_size, "repeats": len(passes), "output": output,
-            "precision": precision or clf.bundle.manifest.get("default_precision", "fp32"),
+            "precision": precision or clf.bundle.default_precision,
             "median_stage_s": median, "total_s": total, "shares": shares,
             "docs_per_s": docs / total if total else None,
             "loop_wall_s": [p["loop_wall_s"] for p in passes],

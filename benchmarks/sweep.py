@@ -2,7 +2,7 @@
 
 In process, ``Classifier.predict_proba`` over the test texts in batches of each size (the CLI's
 per-batch work minus reading and writing), one onnxruntime session per thread count; the
-median of the repeats. The CLI's default batch size is read from ``lstmtc.infer.cli``; its
+median of the repeats. The CLI's default batch size is read from ``lstmtc.infer.apps.classify_cli``; its
 default threads are onnxruntime's (all cores).
 """
 
@@ -21,8 +21,8 @@ def thread_counts() -> list[int]:
 
 
 def measure(bundle, texts: list[str], batch_sizes=BATCH_SIZES, threads=None, repeats: int = 3) -> dict:
+    from lstmtc.infer.apps.classify_cli import DEFAULT_BATCH
     from lstmtc.infer.classifier import Classifier
-    from lstmtc.infer.cli import DEFAULT_BATCH
 
     threads = list(threads or thread_counts())
     grid = []

@@ -45,7 +45,7 @@ def classify_exe() -> list[str]:
     found = shutil.which("lstmtc-classify")
     if found:
         return [found]
-    return [sys.executable, "-c", "from lstmtc.infer.cli import run; run()"]
+    return [sys.executable, "-c", "from lstmtc.infer.apps.classify_cli import run; run()"]
 
 
 def lstmtc_cmd(bundle, threads: int | None = None, batch_size: int | None = None, precision: str | None = None,

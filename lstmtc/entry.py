@@ -26,7 +26,7 @@ def train() -> None:
 
 
 def evaluate() -> None:
-    _require("train", "torch", "sklearn", "matplotlib")
+    _require("train", "torch", "matplotlib")
     from lstmtc.train.evaluate_cli import main
 
     main()

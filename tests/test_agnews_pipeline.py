@@ -68,7 +68,8 @@ def test_piped_test_set_equals_pytorch(agnews_model):
     expected = [ckpt["labels"][i] for i in logits.argmax(1)]
 
     exe = Path(sys.executable).parent / "lstmtc-classify"
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "from lstmtc.infer.cli import run; run()"]
+    fallback = [sys.executable, "-c", "from lstmtc.infer.apps.classify_cli import run; run()"]
+    cmd = [str(exe)] if exe.exists() else fallback
     proc = subprocess.run(cmd + ["--model", str(bundle), "-"], input="\n".join(data.texts) + "\n",
                           capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONHASHSEED": "0"})
     assert proc.returncode == 0, proc.stderr

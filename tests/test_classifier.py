@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from lstmtc.infer import BundleError, Classifier
-from lstmtc.infer.bundle import load_bundle, sha256_file
+from lstmtc.infer.bundle import load_bundle
+from lstmtc.infer.files import sha256_file
 
 LABELS = ["World", "Sports", "Business", "Sci/Tech"]
 TEXTS = [

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from conftest import make_rows, write_agnews_csv
 
 from lstmtc.infer import Classifier
-from lstmtc.infer import cli as cli_module
-from lstmtc.infer.cli import main
+from lstmtc.infer.apps import classify_cli as cli_module
+from lstmtc.infer.apps.classify_cli import main
 
 LABELS = ["World", "Sports", "Business", "Sci/Tech"]
 
@@ -673,14 +673,12 @@ def test_csv_file_that_does_not_exist(tmp_path, tiny_bundle):
     assert_error(invoke(["-m", tiny_bundle, "--csv", missing, "--text-column", "text"]), f"{missing}: no such file")
 
 
-def test_csv_unterminated_quote_is_read_as_python_csv_reads_it(tmp_path, tiny_bundle, tiny_classifier):
-    # Python's csv (non-strict) takes an unterminated quote at the end of the file as the rest of the field
-    content = 'text\n"stocks profit\n'
+def test_csv_unterminated_quote_is_an_error_naming_the_line(tmp_path, tiny_bundle):
+    # It used to be read as Python's csv (non-strict) reads it: the rest of the file in one field.
     f = tmp_path / "bad.csv"
-    f.write_text(content, encoding="utf-8")
-    r = invoke(["-m", tiny_bundle, "--csv", f, "--text-column", "text"])
-    assert_ok(r, expected_csv(tiny_classifier, content, 0, None))
-    assert r.stdout.startswith('text,label\n"stocks profit\n",')
+    f.write_text('text\nstocks\n"stocks profit\ngoal\n', encoding="utf-8")
+    assert_error(invoke(["-m", tiny_bundle, "--csv", f, "--text-column", "text"]),
+                 f"{f}:3: a quoted field starting in this record is never closed")
 
 
 def test_csv_with_bad_bundle(in_csv, tmp_path, tiny_bundle):

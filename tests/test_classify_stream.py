@@ -28,7 +28,7 @@ def classify_cmd() -> list[str]:
     script = Path(sys.executable).parent / "lstmtc-classify"
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from lstmtc.infer.cli import run; run()"]
+    return [sys.executable, "-c", "from lstmtc.infer.apps.classify_cli import run; run()"]
 
 
 class LineReader:
@@ -221,7 +221,7 @@ def test_errors_are_one_line_in_a_real_process(tmp_path, tiny_bundle):
     assert r.returncode == 1 and r.stderr.startswith(b"Error: ") and r.stderr.count(b"\n") == 1
 
 
-BLOCK_TORCH = import_blocker("torch", announce=True) + "from lstmtc.infer.cli import run\nrun()\n"
+BLOCK_TORCH = import_blocker("torch", announce=True) + "from lstmtc.infer.apps.classify_cli import run\nrun()\n"
 
 
 @pytest.mark.parametrize("mode", ["lines", "csv", "eval"])

@@ -1,4 +1,4 @@
-"""Scale-out scoring on Dask (lstmtc.infer.dask, lstmtc-classify --engine dask).
+"""Scale-out scoring on Dask (lstmtc.infer.apps.cluster, lstmtc-classify --engine dask).
 
 A LocalCluster of two worker processes (one thread each) scores multi-file CSV datasets; every
 part file must equal, byte for byte, what single-machine mode writes for its input file. One test
@@ -26,8 +26,8 @@ from conftest import make_rows, write_agnews_csv
 pytest.importorskip("dask.dataframe")
 pytest.importorskip("distributed")
 
-from lstmtc.infer import dask as ldask  # noqa: E402
-from lstmtc.infer.cli import main  # noqa: E402
+from lstmtc.infer.apps import cluster as ldask  # noqa: E402
+from lstmtc.infer.apps.classify_cli import main  # noqa: E402
 from lstmtc.infer.errors import DataError  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -247,7 +247,7 @@ def test_bad_rows_behave_as_in_single_machine_mode(cluster, tiny_bundle, tmp_pat
     # a row too short for the text column: the same error as single-machine mode, and no output at all
     paths[1].write_bytes(raw.replace(b"1-7,", b"1-7\n", 1))
     expected = invoke(["-m", tiny_bundle, "--csv", paths[1], "--text-column", "text"]).stderr
-    assert expected.startswith(f"Error: {paths[1]}:") and "1 fields, but the text column is number 3" in expected
+    assert expected.startswith(f"Error: {paths[1]}:") and "1 field, expected 3 as in the header" in expected
     r = invoke(["-m", tiny_bundle, "--csv", d / "*.csv", *common, "-o", tmp_path / "bad"])
     assert r.exit_code == 1 and r.stderr == expected
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out", "single-news-00.csv", "single-news-01.csv"]
@@ -295,7 +295,7 @@ def test_conflicting_options_are_one_line_errors(args, fragment):
 def test_without_the_dask_extra(tiny_bundle, tmp_path, monkeypatch):
     # importing lstmtc.infer, its dask module and the CLI never needs dask
     code = ("import sys; sys.modules['dask'] = sys.modules['distributed'] = None\n"
-            "import lstmtc.infer, lstmtc.infer.dask, lstmtc.infer.cli\n"
+            "import lstmtc.infer, lstmtc.infer.apps.cluster, lstmtc.infer.apps.classify_cli\n"
             "loaded = {m.split('.')[0] for m, mod in sys.modules.items() if mod is not None}\n"
             "assert not loaded & {'dask', 'distributed', 'torch'}, loaded")
     env = {**os.environ, "PYTHONPATH": str(REPO)}

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import NEEDS_SHARED, SHARED, make_rows, write_agnews_csv
 
-from lstmtc.infer import agnews
-from lstmtc.infer.data import read_labelled, read_rows
+from lstmtc.infer.data import agnews, read_labelled, records
 from lstmtc.infer.errors import DataError
 from lstmtc.infer.labels import AG_NEWS_NAMES, LabelSet
 
@@ -177,10 +176,10 @@ def test_quoted_newlines_keep_line_numbers(tmp_path):
                  '\n'                                 # line 6: blank, skipped
                  '1,"multi\r\nline"\n'                # lines 7-8
                  '3,too,many\n')                      # line 9
-    assert [line for line, _ in read_rows(path)] == [1, 2, 5, 6, 7, 9]
+    assert [line for line, _ in records(path)] == [1, 2, 5, 7, 9]  # a blank line is no record
     with pytest.raises(DataError) as info:
         read_labelled(path)
-    assert str(info.value).startswith(f"{path}:9: expected 2 fields, found 3")
+    assert str(info.value).startswith(f"{path}:9: 3 fields, expected 2 as in the header")
 
 
 def test_quoted_newlines_are_kept_in_the_text(tmp_path):
@@ -247,7 +246,7 @@ def test_wrong_field_count(tmp_path):
     with open(path, "a", encoding="utf-8", newline="") as f:
         f.write('"2","only a title"\n')
     msg = _error(path)
-    assert msg.startswith(f"{path}:6: expected 3 fields, found 2")
+    assert msg.startswith(f"{path}:6: 2 fields, expected 3 as in the first row")
 
 
 def test_unknown_label_with_labelset(tmp_path):

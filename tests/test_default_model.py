@@ -9,10 +9,11 @@ from click.testing import CliRunner
 from conftest import NEEDS_SHARED, SHARED
 
 from lstmtc.infer import Classifier
-from lstmtc.infer.bundle import load_bundle, sha256_file
-from lstmtc.infer.cli import main
+from lstmtc.infer.apps.classify_cli import main
+from lstmtc.infer.bundle import load_bundle
 from lstmtc.infer.data import read_labelled
 from lstmtc.infer.default_model import default_bundle_path
+from lstmtc.infer.files import sha256_file
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACT = ROOT / "artifacts" / "ag_news"

@@ -93,8 +93,8 @@ def test_cli_quoting_option(tiny_run, tmp_path):
                    encoding="utf-8")
     r = invoke([tiny_run, tsv])  # quotes are text in TSV by default
     assert r.exit_code == 0 and "N=3" in r.output, r.output
-    r = invoke([tiny_run, tsv, "--quoting", "csv"])  # the stray quote swallows the line after it
-    assert r.exit_code == 0 and "N=2" in r.output, r.output
+    r = invoke([tiny_run, tsv, "--quoting", "csv"])  # the stray quote would swallow the line after it: an error
+    assert r.exit_code == 1 and f"{tsv}:3: a quoted field starting in this record is never closed" in r.output
 
 
 def test_cli_version_and_help():
@@ -244,7 +244,7 @@ def test_command_line_columns_win_and_missing_ones_fall_back(intent_run, intent_
 
 
 def test_classify_eval_takes_the_columns_from_the_bundle(intent_bundle, intent_data, tmp_path):
-    from lstmtc.infer.cli import main as classify
+    from lstmtc.infer.apps.classify_cli import main as classify
 
     test = intent_data / "test.csv"
     r = CliRunner().invoke(classify, ["-m", str(intent_bundle), "--eval", str(test)])
@@ -347,7 +347,7 @@ def test_numbered_columns_carry_only_to_headerless_files(tiny_run, synth_dir, tm
     ("id,intent,message", {}, {"text": None, "title": None, "label": None}, {}, {}),
 ])
 def test_with_model_columns(tmp_path, header, options, columns, want, taken):
-    from lstmtc.infer.evaluation import with_model_columns
+    from lstmtc.infer.scoring.report import with_model_columns
 
     f = tmp_path / "d.csv"
     f.write_text(header + "\n1,2,3\n", encoding="utf-8")
@@ -355,7 +355,7 @@ def test_with_model_columns(tmp_path, header, options, columns, want, taken):
 
 
 def test_with_model_columns_unreadable_file_is_left_to_the_reader(tmp_path):
-    from lstmtc.infer.evaluation import with_model_columns
+    from lstmtc.infer.scoring.report import with_model_columns
 
     assert with_model_columns(tmp_path / "missing.csv", {}, COLUMNS) == ({}, {})
     (tmp_path / "empty.csv").write_text("")
@@ -369,7 +369,7 @@ def test_with_model_columns_unreadable_file_is_left_to_the_reader(tmp_path):
 
 
 def test_confused_pairs_order_and_share():
-    from lstmtc.infer.evaluation import confused_pairs
+    from lstmtc.infer.scoring.report import confused_pairs
 
     cm = [[5, 3, 0], [1, 8, 3], [0, 0, 4]]
     pairs = confused_pairs(cm, ["a", "b", "c"])
@@ -384,7 +384,7 @@ def _printed(cm, labels) -> str:
 
     from rich.console import Console
 
-    from lstmtc.infer.evaluation import print_confusion
+    from lstmtc.infer.scoring.report import print_confusion
 
     out = io.StringIO()
     print_confusion(Console(file=out, width=120), cm, labels, "NOTE")

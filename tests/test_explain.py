@@ -1,4 +1,4 @@
-"""lstmtc-explain and lstmtc.infer.explain: LIME over the ONNX model, torch-free.
+"""lstmtc-explain and lstmtc.infer.apps.explain: LIME over the ONNX model, torch-free.
 
 The acceptance checks (same seed -> same weights, business words outrank function words,
 --json, a missing extra) run in a child process in which `import torch` fails, as on a machine
@@ -22,9 +22,9 @@ from conftest import TOPICS, import_blocker
 pytest.importorskip("lime", reason="the 'explain' extra (lime) is not installed")
 
 from lstmtc.infer import Classifier  # noqa: E402
+from lstmtc.infer.apps.explain import explain, segments, words  # noqa: E402
+from lstmtc.infer.apps.explain_cli import main  # noqa: E402
 from lstmtc.infer.errors import LstmtcError  # noqa: E402
-from lstmtc.infer.explain import explain, segments, words  # noqa: E402
-from lstmtc.infer.explain_cli import main  # noqa: E402
 from lstmtc.infer.text import basic_english  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,8 +68,8 @@ TORCH_FREE = """
     import json, sys
     from click.testing import CliRunner
     from lstmtc.infer import Classifier
-    from lstmtc.infer.explain import explain
-    from lstmtc.infer.explain_cli import main
+    from lstmtc.infer.apps.explain import explain
+    from lstmtc.infer.apps.explain_cli import main
 
     bundle, text = sys.argv[1], sys.argv[2]
     clf = Classifier.load(bundle)
@@ -137,14 +137,14 @@ MISSING_EXTRA = """
     import sys
     from lstmtc.infer import Classifier
     from lstmtc.infer.errors import MissingExtraError
-    from lstmtc.infer.explain import explain
+    from lstmtc.infer.apps.explain import explain
 
     try:
         explain(Classifier.load(sys.argv[1]), "profit")
     except MissingExtraError as e:
         print("LIB", e.extra, e.package)
     sys.stdout.flush()
-    from lstmtc.infer.explain_cli import main
+    from lstmtc.infer.apps.explain_cli import main
     sys.argv = ["lstmtc-explain", "-m", sys.argv[1], "profit and shares"]
     main()
 """
@@ -161,7 +161,7 @@ def test_missing_extra_is_a_one_line_error(tiny_bundle):
 DEFAULT_MODEL = """
     import json, sys
     from lstmtc.infer import Classifier
-    from lstmtc.infer.explain import explain, words
+    from lstmtc.infer.apps.explain import explain, words
 
     text = sys.argv[1]
     e = explain(Classifier.load(None), text, num_features=len(set(words(text))), num_samples=1000, seed=0)
@@ -197,7 +197,7 @@ def test_lime_words_are_the_models_word_tokens():
     basic_english gives the model, and nothing else."""
     from lime.lime_text import IndexedString
 
-    from lstmtc.infer.explain import SPLIT_EXPRESSION
+    from lstmtc.infer.apps.explain import SPLIT_EXPRESSION
 
     lowered = TRICKY.lower()
     s = IndexedString(lowered, split_expression=SPLIT_EXPRESSION, bow=True)
@@ -237,7 +237,7 @@ def test_samples_are_scored_in_batches(tiny_bundle, num_samples, batch_size):
 
 
 def test_unknown_label_suggests_the_closest_names():
-    from lstmtc.infer.explain import resolve_label, unknown_label_message
+    from lstmtc.infer.apps.explain import resolve_label, unknown_label_message
 
     many = [f"card_{w}" for w in ("payment", "arrival", "delivery", "linking", "swallowed")] + [
         f"intent_{i}" for i in range(20)]

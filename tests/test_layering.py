@@ -1,5 +1,6 @@
-"""lstmtc.infer is the bottom layer: it must work where torch is not installed and must never
-import torch, lstmtc.train or lstmtc.export."""
+"""The layers: lstmtc.infer is the bottom layer, it must work where torch is not installed and must
+never import torch, lstmtc.train or lstmtc.export; lstmtc.train never imports lstmtc.export; and no
+command line imports another (shared options live in lstmtc.infer.apps.options)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from conftest import import_blocker
 import lstmtc.infer
 
 INFER = Path(lstmtc.infer.__file__).resolve().parent
+PACKAGE = INFER.parent
 REPO = INFER.parents[1]
 FORBIDDEN = ("torch", "lstmtc.train", "lstmtc.export")
 
@@ -36,19 +38,19 @@ SCRIPT = BLOCKER + textwrap.dedent(
             raise SystemExit(f"the blocker let {name} through")
 
     import lstmtc.infer
-    import lstmtc.infer.cli
+    import lstmtc.infer.apps.classify_cli
     from lstmtc.infer import Classifier, Vocab, basic_english  # noqa: F401
 
-    # Every module of the inference layer imports without them.
+    # Every module of the inference layer, in every folder, imports without them.
     imported = []
-    for info in pkgutil.iter_modules(lstmtc.infer.__path__, "lstmtc.infer."):
+    for info in pkgutil.walk_packages(lstmtc.infer.__path__, "lstmtc.infer."):
         importlib.import_module(info.name)
         imported.append(info.name)
 
     # The console script's entry point, exactly as `lstmtc-classify --help` runs it.
     sys.argv = ["lstmtc-classify", "--help"]
     try:
-        lstmtc.infer.cli.run()
+        lstmtc.infer.apps.classify_cli.run()
     except SystemExit as e:
         code = e.code
     else:
@@ -74,7 +76,7 @@ def test_infer_and_cli_work_without_torch(tmp_path):
     assert "--model" in out
     imported_line = next(line for line in out.splitlines() if line.startswith("IMPORTED "))
     names = imported_line.split(" ", 2)[2].split(",")
-    expected = sorted(f"lstmtc.infer.{p.stem}" for p in INFER.glob("*.py") if p.stem != "__init__")
+    expected = sorted(module_name(p) for p in INFER.rglob("*.py") if p.name != "__init__.py" or p.parent != INFER)
     assert sorted(names) == expected
 
 
@@ -94,8 +96,14 @@ def test_blocker_really_blocks(tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 
-def _is_forbidden(name: str) -> bool:
-    return any(name == f or name.startswith(f + ".") for f in FORBIDDEN)
+def _is_forbidden(name: str, forbidden=FORBIDDEN) -> bool:
+    return any(name == f or name.startswith(f + ".") for f in forbidden)
+
+
+def module_name(path: Path) -> str:
+    """lstmtc.infer.data.reader for .../lstmtc/infer/data/reader.py; a package for its __init__.py."""
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def imported_names(path: Path, package: str = "lstmtc.infer") -> list[tuple[int, str]]:
@@ -131,9 +139,39 @@ def test_no_infer_module_imports_torch_train_or_export():
     offences = [
         f"{path.relative_to(REPO)}:{line}: imports {name}"
         for path in files
-        for line, name in imported_names(path)
+        for line, name in imported_names(path, _package_of(path))
         if _is_forbidden(name)
     ]
+    assert not offences, "\n".join(offences)
+
+
+def _package_of(path: Path) -> str:
+    """The package a module's relative imports start from."""
+    name = module_name(path)
+    return name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+
+
+def test_train_never_imports_export():
+    files = sorted((PACKAGE / "train").rglob("*.py"))
+    assert len(files) >= 5
+    offences = [f"{path.relative_to(REPO)}:{line}: imports {name}" for path in files
+                for line, name in imported_names(path, _package_of(path)) if _is_forbidden(name, ("lstmtc.export",))]
+    assert not offences, "\n".join(offences)
+
+
+def cli_modules() -> list[Path]:
+    """The command lines: modules named cli.py or *_cli.py."""
+    return sorted(p for p in PACKAGE.rglob("*.py") if p.stem == "cli" or p.stem.endswith("_cli"))
+
+
+def test_no_cli_imports_another_cli():
+    clis = cli_modules()
+    names = {module_name(p) for p in clis}
+    assert {"lstmtc.infer.apps.classify_cli", "lstmtc.infer.apps.explain_cli", "lstmtc.train.cli",
+            "lstmtc.train.evaluate_cli", "lstmtc.export.cli"} <= names
+    offences = [f"{path.relative_to(REPO)}:{line}: imports {name}" for path in clis
+                for line, name in imported_names(path, _package_of(path))
+                if name in names - {module_name(path)} or any(name.startswith(n + ".") for n in names)]
     assert not offences, "\n".join(offences)
 
 

@@ -1,11 +1,11 @@
-"""lstmtc.infer.metrics (numpy only, for the torch-free install) against scikit-learn on random data."""
+"""lstmtc.infer.scoring.metrics (numpy only, for the torch-free install) against scikit-learn on random data."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from lstmtc.infer.metrics import confusion_matrix, report
+from lstmtc.infer.scoring.metrics import confusion_matrix, report
 
 sk = pytest.importorskip("sklearn.metrics")
 

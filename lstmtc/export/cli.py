@@ -7,15 +7,15 @@ from pathlib import Path
 import click
 
 from lstmtc import __version__
+from lstmtc.infer.apps.options import CONTEXT, data_options, read_options
 from lstmtc.infer.errors import LstmtcError
-from lstmtc.train.cli import data_options, read_options
 
 
 def _human(n: int) -> str:
     return f"{n / 1e6:.2f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.command(context_settings=CONTEXT)
 @click.argument("checkpoint", type=click.Path(exists=True))
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False),
               help="Bundle directory [default: 'bundle' beside the checkpoint].")

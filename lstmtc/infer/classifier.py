@@ -20,6 +20,15 @@ def top_k(probs: np.ndarray, k: int, threshold: float = 0.0) -> tuple[np.ndarray
     return order, top, top >= threshold
 
 
+def top_labels(probs: np.ndarray, labels: Sequence[str], k: int = 1, threshold: float = 0.0
+               ) -> tuple[list[list[str]], list[np.ndarray]]:
+    """The one conversion of probabilities to class names: per row, the names of the ``k`` most
+    likely classes (best first, ties in class order, those below ``threshold`` left out) and their
+    probabilities."""
+    order, top, keep = top_k(probs, k, threshold)
+    return [[labels[i] for i in idx[kk]] for idx, kk in zip(order, keep)], [p[kk] for p, kk in zip(top, keep)]
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
     np.exp(z, out=z)
@@ -27,23 +36,30 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return z
 
 
+def open_session(path: str | os.PathLike, threads: int | None = None):
+    """The one way lstmtc opens an ONNX model: onnxruntime on the CPU, ``threads`` intra-op threads
+    (default: onnxruntime's choice, all cores) and one inter-op thread, warnings silenced. A file
+    onnxruntime cannot load is a BundleError naming it."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    if threads:
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime raises its own exception types, none of them ours
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise BundleError(f"{path}: onnxruntime cannot load this model ({first})") from None
+
+
 class Classifier:
     def __init__(self, bundle: Bundle, precision: str | None = None, threads: int | None = None):
-        import onnxruntime as ort
-
         self.bundle = bundle
         self.pipeline = bundle.pipeline
         self.model_path = bundle.model_path(precision)
-        opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = threads
-            opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(self.model_path), opts, providers=["CPUExecutionProvider"])
-        except Exception as e:  # onnxruntime raises its own exception types, none of them ours
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise BundleError(f"{self.model_path}: onnxruntime cannot load this model ({first})") from None
+        self.session = open_session(self.model_path, threads)
         self._input = self.session.get_inputs()[0].name
 
     @classmethod
@@ -84,8 +100,4 @@ class Classifier:
         """
         if k < 1:
             raise ValueError("k must be at least 1")
-        order, top, keep = top_k(self.predict_proba(texts), k, threshold)
-        names = self.labels
-        out_labels = [[names[i] for i in idx[kk]] for idx, kk in zip(order, keep)]
-        out_probs = [p[kk] for p, kk in zip(top, keep)]
-        return out_labels, out_probs
+        return top_labels(self.predict_proba(texts), self.labels, k, threshold)

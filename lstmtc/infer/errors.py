@@ -38,14 +38,19 @@ class ExplainError(LstmtcError):
     """An explanation cannot be made (unknown label, a text with no words, ...)."""
 
 
+def os_error_message(path, error: OSError, expected: str = "a file") -> str:
+    """One line naming ``path`` for an OS error of opening it."""
+    if isinstance(error, FileNotFoundError):
+        return f"{path}: no such file"
+    if isinstance(error, IsADirectoryError):
+        return f"{path}: is a directory, expected {expected}"
+    return f"{path}: cannot read it ({error.strerror or error})"
+
+
 @contextmanager
 def reading(path, expected: str = "a file"):
     """Turn the OS errors of opening ``path`` into one-line DataErrors that name it."""
     try:
         yield
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, expected {expected}") from None
     except OSError as e:
-        raise DataError(f"{path}: cannot read it ({e.strerror or e})") from None
+        raise DataError(os_error_message(path, e, expected)) from None

@@ -56,5 +56,8 @@ class TextPipeline:
         tok = TOKENIZERS[self.tokenizer]
         return [tok(t) for t in texts]
 
+    def ids(self, token_lists: Iterable[Sequence[str]]) -> np.ndarray:
+        return vectorize(token_lists, self.vocab, self.max_tokens, self.padding_side)
+
     def __call__(self, texts: Iterable[str]) -> np.ndarray:
-        return vectorize(self.tokenize(texts), self.vocab, self.max_tokens, self.padding_side)
+        return self.ids(self.tokenize(texts))

@@ -12,8 +12,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .atomic import atomic_write_text
 from .errors import VocabError
+from .files import atomic_write_text
 
 FORMAT = "lstmtc-vocab"
 VERSION = 1

@@ -1,7 +1,16 @@
-"""Self-describing checkpoints: weights + model config + vocabulary + labels + training state.
+"""The checkpoint format: self-describing files of weights + model config + vocabulary + labels +
+training state. The writer (``save_checkpoint``, atomic), the reader (``read_checkpoint``: the
+payload as stored) and the typed schema (``Checkpoint``: model config, text pipeline and classes
+rebuilt and checked) side by side.
 
 Everything in the file is a tensor or a plain Python value, so ``torch.load(weights_only=True)``
-reads it and nothing is ever unpickled.
+reads it and nothing is ever unpickled. The payload's keys (written by lstmtc.train.loop):
+``model_config`` (``ModelConfig`` as a dict, read back whole), ``state_dict``, ``vocab`` (the
+vocab.json format), ``pipeline`` (tokenizer, max_tokens, padding_side), ``labels`` and
+``label_values``, ``train_config`` (``TrainConfig`` as a dict, read back whole by --resume),
+``read_options`` (how the training file was read), ``train_file``, ``train_sha256``,
+``valid_file``, ``n_train``, ``n_valid``, ``epoch``, ``history``, and in last.pt ``optimizer`` and
+``rng``; plus ``format``, ``version`` and ``lstmtc_version``.
 """
 
 from __future__ import annotations
@@ -9,13 +18,15 @@ from __future__ import annotations
 import os
 import pickle
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from lstmtc import __version__
-from lstmtc.infer.atomic import atomic_path
+from lstmtc.infer.bundle import training_columns
 from lstmtc.infer.errors import CheckpointError, VocabError
+from lstmtc.infer.files import atomic_path
 from lstmtc.infer.labels import LabelSet
 from lstmtc.infer.vectorize import TextPipeline
 from lstmtc.infer.vocab import Vocab
@@ -100,6 +111,41 @@ def pipeline_from_checkpoint(ckpt: dict) -> TextPipeline:
 
 def labelset_from_checkpoint(ckpt: dict) -> LabelSet:
     return LabelSet(tuple(ckpt["labels"]), tuple(ckpt["label_values"]))
+
+
+@dataclass
+class Checkpoint:
+    """A checkpoint read back and typed: what export and evaluation need, checked once."""
+
+    path: str
+    model: LSTMClassifier  # in eval mode
+    pipeline: TextPipeline
+    labelset: LabelSet
+    read_options: dict = field(default_factory=dict)
+    payload: dict = field(default_factory=dict, repr=False)  # everything as stored
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> Checkpoint:
+        """A checkpoint file or run directory (best.pt, else last.pt)."""
+        return cls.from_payload(read_checkpoint(path))
+
+    @classmethod
+    def from_payload(cls, ckpt: dict) -> Checkpoint:
+        where = ckpt.get("path", "checkpoint")
+        model = model_from_checkpoint(ckpt)
+        try:
+            pipeline, labelset = pipeline_from_checkpoint(ckpt), labelset_from_checkpoint(ckpt)
+        except KeyError as e:
+            raise CheckpointError(f"{where}: the checkpoint has no {e.args[0]!r} entry; it is incomplete") from None
+        except ValueError as e:
+            raise CheckpointError(f"{where}: {e}") from None
+        opts = ckpt.get("read_options")
+        return cls(str(where), model, pipeline, labelset, dict(opts) if isinstance(opts, dict) else {}, ckpt)
+
+    @property
+    def columns(self) -> dict[str, str | None]:
+        """The text/title/label columns of the training file, as the training command named them."""
+        return training_columns(self.read_options)
 
 
 def load_model(path: str | os.PathLike) -> LSTMClassifier:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import click
 
 from lstmtc import __version__
-from lstmtc.infer.data import QUOTINGS
+from lstmtc.infer.apps.options import CONTEXT, data_options, quoting_option, read_options
 from lstmtc.infer.errors import LstmtcError
 
 from .config import (
@@ -39,34 +40,6 @@ def _hidden(ctx, param, value):
     return sizes
 
 
-def read_options(text_column, title_column, label_column, no_header, delimiter, label_names=None,
-                 quoting=None) -> dict:
-    opts = {"text_column": text_column, "title_column": title_column, "label_column": label_column,
-            "header": False if no_header else None, "delimiter": delimiter, "quoting": quoting}
-    if label_names:
-        opts["label_names"] = tuple(n.strip() for n in label_names.split(","))
-    return {k: v for k, v in opts.items() if v is not None}
-
-
-def data_options(f):
-    """Options that say how to read a labelled CSV/TSV; shared by the verbs that read one."""
-    for opt in reversed([
-        click.option("--text-column", help="Column with the text (name, or 1-based number with --no-header)."),
-        click.option("--title-column", help="Optional column joined in front of the text, as AG News's title."),
-        click.option("--label-column", help="Column with the label (name or 1-based number)."),
-        click.option("--no-header", is_flag=True, help="The file has no header row (default: detected)."),
-        click.option("--delimiter", help="Field delimiter (default: tab for .tsv, comma otherwise)."),
-    ]):
-        f = opt(f)
-    return f
-
-
-def quoting_option(f):
-    return click.option("--quoting", type=click.Choice(QUOTINGS),
-                        help="csv: fields may be quoted (the default for CSV); none: quote characters are text "
-                             "(the default for .tsv, where one stray quote would swallow the lines after it).")(f)
-
-
 RESUME_FREE = ("train_path", "resume_dir", "epochs", "device", "threads", "test_path", "out_dir")
 DATA_OPTIONS = ("text_column", "title_column", "label_column", "no_header", "delimiter", "quoting", "label_names")
 
@@ -75,7 +48,7 @@ def _both(recipe, reference) -> str:
     return f"[default: {recipe}; with --preset: {reference}]"
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.command(context_settings=CONTEXT)
 @click.option("--train", "train_path", type=click.Path(dir_okay=False),
               help="Labelled training CSV/TSV. With --resume: default the run's own file.")
 @click.option("--valid", "valid_path", type=click.Path(dir_okay=False),
@@ -245,11 +218,11 @@ def resolve_settings(preset: int | None, options: dict, device: str) -> tuple[Tr
     for key in MODEL_OPTIONS:
         if options.get(key) is not None:
             model["hidden_sizes" if key == "hidden" else key] = options[key]
-    for key in ("max_tokens", "padding_side", "optimizer", "lr", "weight_decay", "schedule", "warmup",
-                "batch_size", "epochs", "patience", "select", "class_weight", "seed", "valid_fraction", "split",
-                "min_freq", "max_vocab", "embeddings", "freeze_embeddings", "extend_vocab"):
-        if options.get(key) is not None:
-            setattr(cfg, key, options[key])
+    # Every training setting the command line names (an option of the same name as a TrainConfig
+    # field), so a new setting needs no list here; the three below are resolved on their own.
+    for f in fields(TrainConfig):
+        if f.name not in ("clip_norm", "device", "precision", "extra") and options.get(f.name) is not None:
+            setattr(cfg, f.name, options[f.name])
     if options.get("clip_norm") is not None:
         cfg.clip_norm = options["clip_norm"] or None
     if cfg.patience == 0:

@@ -1,5 +1,6 @@
-"""Evaluation report: accuracy, scikit-learn's classification report, confusion matrix (table,
-normalized PNG and JSON) for a checkpoint or an exported bundle."""
+"""lstmtc-evaluate: the evaluation report (``lstmtc.infer.scoring.report``, the one that
+``lstmtc-classify --eval`` prints) for a checkpoint or an exported bundle, plus metrics.json and a
+normalized confusion-matrix PNG."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lstmtc.infer.atomic import atomic_path, atomic_write_text
-from lstmtc.infer.bundle import training_columns
-from lstmtc.infer.data import read_labelled
-from lstmtc.infer.evaluation import describe_columns, print_confusion, with_model_columns
+from lstmtc.infer.files import atomic_path, atomic_write_text
+from lstmtc.infer.scoring.metrics import classification_report
+from lstmtc.infer.scoring.metrics import report as metrics_report
+from lstmtc.infer.scoring.report import default_note, describe_columns, evaluate_file, print_report
 
 
 def _is_bundle(path: Path) -> bool:
@@ -21,34 +22,32 @@ def _is_bundle(path: Path) -> bool:
 
 
 def _score(model_path, data_path, read_options: dict | None = None, batch_size: int = 1024) -> dict:
-    """Score a labelled file with a checkpoint or a bundle. Columns the command line did not name
-    come from the model's training columns where the file has them (``with_model_columns``)."""
+    """Score a labelled file with a checkpoint or a bundle (``evaluate_file``: columns the command
+    line did not name come from the model's training columns where the file has them)."""
     path = Path(model_path)
-    opts = {k: v for k, v in (read_options or {}).items() if k != "label_names"}
     if _is_bundle(path):
         from lstmtc.infer.classifier import Classifier
+        from lstmtc.infer.scoring.scorer import Scorer
 
         clf = Classifier.load(path)
-        opts, taken = with_model_columns(data_path, opts, clf.bundle.columns)
-        data = read_labelled(data_path, clf.bundle.labelset, **opts)
-        pred = clf.logits(data.texts, batch_size).argmax(1)
-        return {"gold": np.asarray(data.labels), "pred": pred, "labels": clf.labels, "kind": "bundle",
-                "columns": taken}
-    import torch
+        ev = evaluate_file(data_path, clf.bundle.labelset, clf.bundle.columns, Scorer(clf).classes, read_options,
+                           batch_size)
+        kind = "bundle"
+    else:
+        import torch
 
-    from .checkpoint import labelset_from_checkpoint, model_from_checkpoint, pipeline_from_checkpoint, read_checkpoint
+        from .checkpoint import Checkpoint
 
-    ckpt = read_checkpoint(path)
-    model, pipeline = model_from_checkpoint(ckpt), pipeline_from_checkpoint(ckpt)
-    labelset = labelset_from_checkpoint(ckpt)
-    opts, taken = with_model_columns(data_path, opts, training_columns(ckpt.get("read_options")))
-    data = read_labelled(data_path, labelset, **opts)
-    preds = []
-    with torch.no_grad():
-        for i in range(0, len(data), batch_size):
-            preds.append(model(torch.from_numpy(pipeline(data.texts[i:i + batch_size]))).argmax(1).numpy())
-    return {"gold": np.asarray(data.labels), "pred": np.concatenate(preds), "labels": list(labelset.names),
-            "kind": "checkpoint", "columns": taken}
+        ckpt = Checkpoint.read(path)
+
+        def predict(texts: list[str]) -> np.ndarray:
+            with torch.no_grad():
+                return ckpt.model(torch.from_numpy(ckpt.pipeline(texts))).argmax(1).numpy()
+
+        ev = evaluate_file(data_path, ckpt.labelset, ckpt.columns, predict, read_options, batch_size)
+        kind = "checkpoint"
+    return {"gold": np.asarray(ev.data.labels), "pred": ev.pred, "labels": list(ev.data.labelset.names),
+            "kind": kind, "columns": ev.columns}
 
 
 def predict_file(model_path, data_path, read_options: dict | None = None, batch_size: int = 1024):
@@ -58,21 +57,19 @@ def predict_file(model_path, data_path, read_options: dict | None = None, batch_
 
 
 def evaluate_model(model_path, data_path, read_options: dict | None = None) -> dict:
-    from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
-
+    """The figures of metrics.json: N, accuracy, the classification report (scikit-learn's layout,
+    computed with numpy) and the confusion matrix."""
     s = _score(model_path, data_path, read_options)
-    gold, pred, labels = s["gold"], s["pred"], s["labels"]
-    idx = list(range(len(labels)))
+    r = metrics_report(s["gold"], s["pred"], s["labels"])
     result = {
         "model": str(model_path),
         "model_kind": s["kind"],
         "data": str(data_path),
-        "n": int(len(gold)),
-        "accuracy": float(accuracy_score(gold, pred)),
-        "labels": labels,
-        "classification_report": classification_report(gold, pred, labels=idx, target_names=labels,
-                                                        output_dict=True, zero_division=0),
-        "confusion_matrix": confusion_matrix(gold, pred, labels=idx).tolist(),
+        "n": r["n"],
+        "accuracy": r["accuracy"],
+        "labels": s["labels"],
+        "classification_report": classification_report(r),
+        "confusion_matrix": r["confusion_matrix"],
     }
     if s["columns"]:
         result["columns_from_model"] = s["columns"]
@@ -152,33 +149,20 @@ def plot_confusion(result: dict, path: str | os.PathLike) -> None:
 
 
 def report(result: dict, out_dir=None, console=None) -> None:
-    """Print rich tables; with ``out_dir`` also write metrics.json and confusion_matrix.png.
-
-    Classes are listed in the model's class order (a person's sort order for models trained by
-    this lstmtc). Beyond FULL_MATRIX_MAX classes the terminal gets the most-confused pairs instead
-    of the matrix; metrics.json always holds the whole matrix."""
+    """Print the evaluation report under a line naming the model and the data; with ``out_dir``
+    also write metrics.json (the whole matrix, at any class count) and confusion_matrix.png."""
     from rich.console import Console
     from rich.markup import escape
-    from rich.table import Table
 
     console = console or Console()
-    console.print(f"[bold]{escape(result['model'])}[/bold] on {escape(result['data'])}: N={result['n']}  "
-                  f"accuracy {result['accuracy'] * 100:.2f}%", soft_wrap=True)
+    console.print(f"classification report of [bold]{escape(result['model'])}[/bold] on {escape(result['data'])}: "
+                  f"N={result['n']}  accuracy {result['accuracy'] * 100:.2f}%", soft_wrap=True)
     if result.get("columns_from_model"):
         console.print(f"columns from the model: {escape(describe_columns(result['columns_from_model']))}")
-    t = Table(title="classification report")
-    for col in ("class", "precision", "recall", "f1-score", "support"):
-        t.add_column(col, justify="left" if col == "class" else "right")
-    rep = result["classification_report"]
-    for name in result["labels"] + ["macro avg", "weighted avg"]:
-        r = rep[name]
-        t.add_row(escape(name), f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1-score']:.4f}",
-                  str(int(r["support"])))
-    console.print(t)
-    n = len(result["labels"])
-    note = (f"the full {n}x{n} matrix: " + (f"{Path(out_dir) / 'metrics.json'}" if out_dir
-                                              else "--out DIR writes it to DIR/metrics.json"))
-    print_confusion(console, result["confusion_matrix"], result["labels"], note)
+    labels = result["labels"]
+    note = default_note(len(labels), out_dir and Path(out_dir) / "metrics.json")
+    print_report(console, result["n"], result["accuracy"], result["classification_report"],
+                 result["confusion_matrix"], labels, note)
     if out_dir:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)

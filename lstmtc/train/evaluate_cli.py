@@ -5,9 +5,8 @@ from __future__ import annotations
 import click
 
 from lstmtc import __version__
+from lstmtc.infer.apps.options import data_options, quoting_option, read_options
 from lstmtc.infer.errors import LstmtcError
-
-from .cli import data_options, quoting_option, read_options
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,8 +20,9 @@ from .cli import data_options, quoting_option, read_options
 def main(model, data, out_dir, text_column, title_column, label_column, no_header, delimiter, quoting):
     """Evaluate MODEL (a checkpoint, run directory or exported bundle) on labelled DATA.
 
-    Prints N, accuracy, scikit-learn's classification report and the confusion matrix (beyond 12
-    classes: the most-confused pairs; --out keeps the whole matrix in metrics.json).
+    Prints N, accuracy, per-class precision/recall/F1 and the confusion matrix (beyond 12 classes:
+    the most-confused pairs; --out keeps the whole matrix in metrics.json): the report of
+    lstmtc-classify --eval.
 
     Columns not named here are the ones the model was trained with (--text-column etc. given to
     lstmtc-train) when DATA has them; otherwise they are detected as lstmtc-train detects them.

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from lstmtc.infer.errors import CheckpointError
-from lstmtc.infer.metrics import report as metrics_report
+from lstmtc.infer.scoring.metrics import report as metrics_report
 from lstmtc.infer.vocab import Vocab
 
 from . import runrecord

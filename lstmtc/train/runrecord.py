@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from lstmtc import __version__
-from lstmtc.infer.atomic import atomic_path, atomic_write_text
+from lstmtc.infer.files import atomic_path, atomic_write_text
 
 FORMAT = "lstmtc-run"
 VERSION = 1

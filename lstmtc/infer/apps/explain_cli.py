@@ -1,6 +1,6 @@
 """``lstmtc-explain``: which words drove a prediction (LIME over the ONNX model), torch-free.
 
-A thin click layer over lstmtc.infer.explain: options are checked here, library errors become
+A thin click layer over lstmtc.infer.apps.explain: options are checked here, library errors become
 one-line messages here, and the explanation is shown with rich (or as JSON, or LIME's HTML).
 """
 
@@ -12,24 +12,9 @@ import click
 
 from lstmtc import __version__
 
-from .errors import DataError, LstmtcError, reading
-
-
-def read_line(path: str, line: int) -> str:
-    """Line ``line`` (1-based) of a UTF-8 text file, without its line ending."""
-    try:
-        with reading(path, "a text file with one document per line"), \
-                open(path, encoding="utf-8-sig", newline="") as f:
-            content = f.read()
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not UTF-8 text (byte {e.start})") from None
-    lines = content.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()  # the newline that ends the last line does not start another one
-    if line > len(lines):
-        n = len(lines)
-        raise DataError(f"{path} has {n} line{'' if n == 1 else 's'}; there is no line {line}")
-    return lines[line - 1].removesuffix("\r")
+from ..data.reader import read_line
+from ..errors import LstmtcError
+from .options import CONTEXT, model_option
 
 
 def _word_style(weight: float, top: float) -> str:
@@ -81,10 +66,9 @@ def render(exp, console) -> None:
                        f"seed {exp.seed}, local fit R² {exp.score:.2f}", style="dim"))
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.command(context_settings=CONTEXT)
 @click.argument("text", required=False)
-@click.option("-m", "--model", type=click.Path(),
-              help="Bundle directory made by lstmtc-export. Default: the AG News model shipped with lstmtc.")
+@model_option
 @click.option("--file", "file_path", help="Explain a line of this text file instead of TEXT (with --line).")
 @click.option("--line", type=click.IntRange(1), help="With --file: the line to explain (1-based).")
 @click.option("--label", help="Explain this class instead of the predicted one.")
@@ -127,13 +111,13 @@ def main(text, model, file_path, line, label, num_features, num_samples, seed, b
         require_lime()  # before the model loads: a missing extra is the first thing to say
         if file_path is not None:
             text = read_line(file_path, line)
-        from .classifier import Classifier
+        from ..classifier import Classifier
 
         clf = Classifier.load(model)
         exp = explain(clf, text, label=label, num_features=num_features, num_samples=num_samples, seed=seed,
                       batch_size=batch_size)
         if html_path:
-            from .atomic import atomic_write_text
+            from ..files import atomic_write_text
 
             try:
                 atomic_write_text(html_path, exp.html())

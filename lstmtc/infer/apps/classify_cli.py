@@ -1,23 +1,25 @@
 """``lstmtc-classify``: classify lines of text or CSV/TSV rows with an exported bundle.
 
-A thin click layer: options are parsed and checked here, the work is done by Classifier,
-stream, csvscore and output. Never imports torch.
+A thin click layer: options are parsed and conflicts rejected here; each mode is one call of
+``lstmtc.infer.apps.classify`` (line input, tables, ``--eval``) or of the Dask engine
+(``lstmtc.infer.apps.cluster``). Never imports torch.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import signal
-import stat
 import sys
+from contextlib import contextmanager
 
 import click
 
 from lstmtc import __version__
 
-from .errors import LstmtcError, reading
-from .output import FORMATS, LineFormatter
+from ..data.columns import QUOTINGS
+from ..data.writers import FORMATS, LineFormatter, output_stream
+from ..errors import LstmtcError
+from .options import CONTEXT, model_option, read_options
 
 # Chosen by the batch-size x threads sweep in benchmarks (docs/benchmarks.md).
 DEFAULT_BATCH = 64
@@ -54,112 +56,24 @@ def _warn(msg: str) -> None:
     click.echo(msg, err=True)
 
 
-def _stdin_source():
-    """stdin's file descriptor, or its binary stream where it has none (a host that replaced sys.stdin)."""
-    try:
-        return sys.stdin.fileno()
-    except (AttributeError, ValueError, io.UnsupportedOperation):
-        return getattr(sys.stdin, "buffer", sys.stdin)
+def _progress_for(quiet: bool):
+    """classify's Progress: a bar on stderr for a file (never stdin) when stderr is a terminal."""
 
-
-def classify_lines(clf, sources, fmt: LineFormatter, batch_size: int, strict: bool, quiet: bool, out) -> None:
-    from .stream import Decoder, batched_lines
-
-    for src in sources:
-        name = "<stdin>" if src == "-" else src
-        if src == "-":
-            fd, close, total, live_input = _stdin_source(), False, None, True
-        else:
-            with reading(src, "a text file with one document per line"):
-                fd = os.open(src, os.O_RDONLY)
-            st = os.fstat(fd)
-            # a pipe or FIFO named as a file (/dev/stdin, <(tail -f log)) is answered as it arrives, like stdin
-            live_input = not stat.S_ISREG(st.st_mode)
-            close, total = True, (None if live_input else st.st_size)
-        bar = _progress(total, os.path.basename(name), src != "-" and not quiet and _stderr_is_tty())
+    @contextmanager
+    def progress(path: str, total: int | None):
+        bar = _progress(total, os.path.basename(path), path != "-" and not quiet and _stderr_is_tty())
         try:
-            on_bytes = _advance(bar)
-            decode = Decoder(name, strict, _warn)
-            for batch in batched_lines(fd, batch_size, decode, on_bytes, wait_for_more=live_input):
-                live = [i for i, t in enumerate(batch) if t.strip()]
-                lines = [fmt.empty()] * len(batch)
-                if live:
-                    probs = clf.predict_proba([batch[i] for i in live])
-                    for i, line in zip(live, fmt.lines(probs)):
-                        lines[i] = line
-                out.write("\n".join(lines) + "\n")
-                out.flush()
+            yield _advance(bar)
         finally:
             if bar:
                 bar[0].stop()
-            if close:
-                os.close(fd)
+
+    return progress
 
 
-def _size(path: str) -> int | None:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return None  # reported by the reader, with its own message
-
-
-def classify_csv(clf, spec, batch_size: int, prob: bool, strict: bool, quiet: bool, out_path) -> int:
-    import csv as _csv
-
-    from .csvscore import output_stream, scored_rows
-    from .data import delimiter_for
-
-    show = spec.path != "-" and not quiet and _stderr_is_tty()
-    bar = _progress(_size(spec.path) if show else None, os.path.basename(spec.path), show)
-    rows_done = 0
-    try:
-        with output_stream(out_path) as f:
-            w = _csv.writer(f, delimiter=delimiter_for(spec.path, spec.delimiter), lineterminator="\n")
-            for rows in scored_rows(clf, spec, batch_size, prob, strict, _advance(bar), _warn):
-                w.writerows(rows)
-                rows_done += len(rows)
-    finally:
-        if bar:
-            bar[0].stop()
-    return rows_done
-
-
-def evaluate(clf, path, read_opts: dict, console) -> dict:
-    """Score labelled ``path``; print N, accuracy, per-class metrics and the confusion matrix (the
-    most-confused pairs beyond FULL_MATRIX_MAX classes). Columns the command line did not name
-    come from the bundle's training columns where the file has them."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    from .data import read_labelled
-    from .evaluation import describe_columns, print_confusion, with_model_columns
-    from .metrics import report
-
-    read_opts, taken = with_model_columns(path, read_opts, clf.bundle.columns)
-    if taken:
-        _warn(f"columns from the model: {describe_columns(taken)}")
-    data = read_labelled(path, clf.bundle.labelset, **read_opts)
-    pred = clf.logits(data.texts, batch_size=1024).argmax(1).tolist()
-    r = report(data.labels, pred, clf.labels)
-    click.echo(f"N\t{r['n']}")
-    click.echo(f"accuracy\t{r['accuracy']:.4f}")
-    t = Table(title="per class")
-    for col in ("class", "precision", "recall", "f1", "support"):
-        t.add_column(col, justify="left" if col == "class" else "right")
-    for name, m in r["per_class"].items():
-        t.add_row(escape(name), f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1-score']:.4f}",
-                  str(m["support"]))
-    console.print(t)
-    n = len(clf.labels)
-    print_confusion(console, r["confusion_matrix"], clf.labels,
-                    f"the full {n}x{n} matrix: lstmtc-evaluate MODEL DATA --out DIR writes it to DIR/metrics.json")
-    return r
-
-
-@click.command(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.command(context_settings=CONTEXT)
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("-m", "--model", type=click.Path(),
-              help="Bundle directory made by lstmtc-export. Default: the AG News model shipped with lstmtc.")
+@model_option
 @click.option("--precision", type=click.Choice(["fp32", "int8", "fp16"]),
               help="Which model of the bundle to run [default: the bundle's default].")
 @click.option("--prob", is_flag=True, help="Add the probability of each label (CSV mode: one column per class).")
@@ -176,6 +90,9 @@ def evaluate(clf, path, read_opts: dict, console) -> dict:
 @click.option("--label-column", help="--eval: column holding the label (name, or 1-based number with --no-header).")
 @click.option("--no-header", is_flag=True, help="CSV mode: the file has no header row.")
 @click.option("--delimiter", help="CSV mode: field delimiter (default from --csv/--tsv).")
+@click.option("--quoting", type=click.Choice(QUOTINGS),
+              help="CSV mode and --eval: csv = fields may be quoted (the default for CSV); none = quote characters "
+                   "are text (the default for .tsv, where one stray quote would swallow the lines after it).")
 @click.option("-o", "--output", "out_path", type=click.Path(allow_dash=True),
               help="Write here (atomically: a temporary file renamed when complete) instead of stdout. "
                    "With --engine dask: a directory, one part file per input file plus _SUCCESS.")
@@ -198,7 +115,8 @@ def evaluate(clf, path, read_opts: dict, console) -> dict:
                    "[default: one per core]. With --engine dask, --threads is per worker [default: 1].")
 @click.version_option(__version__, prog_name="lstmtc-classify")
 def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, text_column, title_column, label_column,
-         no_header, delimiter, out_path, eval_path, batch_size, threads, strict, quiet, engine, scheduler, workers):
+         no_header, delimiter, quoting, out_path, eval_path, batch_size, threads, strict, quiet, engine, scheduler,
+         workers):
     """Classify text with an exported model: one document per line of FILES (or stdin, or '-').
 
     Prints one line per input line, in input order; an empty input line gives an empty output
@@ -234,42 +152,42 @@ def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, t
     if table and line_opts:
         raise click.ClickException(f"{', '.join(line_opts)}: line input only; CSV mode appends 'label' "
                                    "(and with --prob one probability column per class)")
-    if not table and not eval_path and (text_column or title_column or no_header or delimiter):
-        raise click.ClickException("--text-column, --title-column, --no-header and --delimiter need --csv, --tsv "
-                                   "or --eval")
+    if not table and not eval_path and (text_column or title_column or no_header or delimiter or quoting):
+        raise click.ClickException("--text-column, --title-column, --no-header, --delimiter and --quoting need "
+                                   "--csv, --tsv or --eval")
     if label_column and not eval_path:
         raise click.ClickException("--label-column is for --eval (the labels of a labelled file)")
     if engine == "local" and out_path and out_path != "-" and os.path.isdir(out_path):
         raise click.BadParameter(f"File {click.format_filename(out_path)!r} is a directory.",
                                  param_hint="'-o' / '--output'")
-    from .classifier import Classifier
+    from ..classifier import Classifier
+    from ..scoring.scorer import Scorer
 
+    delimiter = delimiter or ("\t" if tsv_path else None)
+    opts = read_options(text_column, title_column, label_column, no_header, delimiter, quoting=quoting)
     try:
         if engine == "dask":
-            _classify_dask(table, out_path, model, precision, prob, text_column, title_column, no_header,
-                           delimiter or ("\t" if tsv_path else None), batch_size, threads, strict, quiet, fmt,
+            _classify_dask(table, out_path, model, precision, prob, opts, batch_size, threads, strict, quiet, fmt,
                            scheduler, workers)
             return
         clf = Classifier.load(model, precision, threads)
+        scorer = Scorer(clf)
         if eval_path:
             from rich.console import Console
 
-            opts = {"text_column": text_column, "title_column": title_column, "label_column": label_column,
-                    "header": False if no_header else None, "delimiter": delimiter}
-            evaluate(clf, eval_path, {k_: v for k_, v in opts.items() if v is not None}, Console())
-            return
-        if table:
-            from .csvscore import CsvSpec
+            from .classify import evaluate
 
-            spec = CsvSpec(table, text_column, title_column, False if no_header else None,
-                           delimiter or ("\t" if tsv_path else None))
-            classify_csv(clf, spec, batch_size, prob, strict, quiet, out_path)
+            evaluate(scorer, clf.bundle, eval_path, opts, Console(), _warn)
             return
-        formatter = LineFormatter(clf.labels, fmt, k, prob, threshold)
-        from .csvscore import output_stream
+        from .classify import classify_lines, classify_table
 
         with output_stream(out_path) as out:
-            classify_lines(clf, files or ("-",), formatter, batch_size, strict, quiet, out)
+            if table:
+                classify_table(scorer, table, out, batch_size, prob=prob, strict=strict, warn=_warn,
+                               progress=_progress_for(quiet), **opts)
+            else:
+                classify_lines(scorer, files or ("-",), LineFormatter(clf.labels, fmt, k, prob, threshold), out,
+                               batch_size, strict=strict, warn=_warn, progress=_progress_for(quiet))
     except LstmtcError as e:
         raise click.ClickException(str(e)) from None
     except BrokenPipeError:
@@ -298,15 +216,13 @@ def _check_engine(engine, scheduler, workers, fmt, table, files, eval_path, out_
         raise click.ClickException(f"--format {fmt}: with --engine dask the output is csv or parquet")
 
 
-def _classify_dask(table, out_path, model, precision, prob, text_column, title_column, no_header, delimiter,
-                   batch_size, threads, strict, quiet, fmt, scheduler, workers) -> None:
-    from .dask import score_files
+def _classify_dask(table, out_path, model, precision, prob, opts, batch_size, threads, strict, quiet, fmt,
+                   scheduler, workers) -> None:
+    from .cluster import score_files
 
-    summary = score_files(table, out_path, model, text_column=text_column, title_column=title_column,
-                          header=False if no_header else None, delimiter=delimiter, prob=prob, precision=precision,
-                          threads=threads or 1, batch_size=batch_size, strict=strict,
-                          fmt="parquet" if fmt == "parquet" else "csv", scheduler=scheduler, workers=workers,
-                          warn=_warn)
+    summary = score_files(table, out_path, model, prob=prob, precision=precision, threads=threads or 1,
+                          batch_size=batch_size, strict=strict, fmt="parquet" if fmt == "parquet" else "csv",
+                          scheduler=scheduler, workers=workers, warn=_warn, **opts)
     if not quiet and _stderr_is_tty():
         click.echo(f"{summary['rows']} rows in {len(summary['files'])} part files -> {out_path} "
                    f"({summary['seconds']:.1f} s)", err=True)

@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ExplainError, MissingExtraError
+from ..errors import ExplainError, MissingExtraError
+from ..scoring.scorer import batched
 
 #: What separates two words for LIME: whitespace and everything basic_english splits off or drops.
 SPLIT_EXPRESSION = r"(?:<br />|[\s'\".,()!?;:])+"
@@ -127,11 +128,8 @@ def batched_proba(classifier, batch_size: int = DEFAULT_BATCH):
         raise ValueError("batch_size must be at least 1")
 
     def proba(texts: Sequence[str]) -> np.ndarray:
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, len(classifier.labels)), dtype=np.float32)
-        return np.concatenate([np.asarray(classifier.predict_proba(texts[i:i + batch_size]))
-                               for i in range(0, len(texts), batch_size)])
+        parts = [np.asarray(classifier.predict_proba(b)) for b in batched(texts, batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, len(classifier.labels)), dtype=np.float32)
 
     return proba
 

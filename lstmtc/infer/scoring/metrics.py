@@ -1,5 +1,6 @@
-"""Accuracy, per-class precision/recall/F1 and the confusion matrix with numpy alone, so the
-torch-free install can score labelled data (scikit-learn is not a base dependency)."""
+"""Accuracy, per-class precision/recall/F1 and the confusion matrix with numpy alone: the one metrics
+stack of every verb (training's validation, ``classify --eval``, ``lstmtc-evaluate``), torch- and
+scikit-learn-free, tested against scikit-learn (tests/test_metrics.py)."""
 
 from __future__ import annotations
 
@@ -44,3 +45,17 @@ def report(gold: Sequence[int], pred: Sequence[int], labels: Sequence[str]) -> d
         "confusion_matrix": cm.tolist(),
         "labels": list(labels),
     }
+
+
+def classification_report(r: dict) -> dict:
+    """``report``'s figures in the shape of scikit-learn's ``classification_report(output_dict=True)``
+    (every class, "accuracy", "macro avg", "weighted avg"), as lstmtc-evaluate's metrics.json holds."""
+    per = r["per_class"]
+    support = np.array([m["support"] for m in per.values()], dtype=float)
+    out: dict = {name: {**m, "support": float(m["support"])} for name, m in per.items()}
+    out["accuracy"] = r["accuracy"]
+    for avg, weights in (("macro avg", None), ("weighted avg", support if support.sum() else None)):
+        out[avg] = {key: float(np.average([m[key] for m in per.values()], weights=weights))
+                    for key in ("precision", "recall", "f1-score")}
+        out[avg]["support"] = float(support.sum())
+    return out

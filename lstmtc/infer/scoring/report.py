@@ -1,25 +1,31 @@
-"""What the two evaluation verbs (``lstmtc-evaluate`` and ``lstmtc-classify --eval``) share, torch-
-and scikit-learn-free: the read options a model's training columns imply for a data file, and
-the confusion part of the terminal report (the full matrix for a few classes, the most-confused
-pairs for many).
+"""The one evaluation of a model on labelled data, shared by ``lstmtc-classify --eval`` and
+``lstmtc-evaluate`` (same figures, same tables), torch- and scikit-learn-free: which columns to read
+(the model's training columns where the file has them), predicting every document, and the
+terminal report (N, accuracy, per-class precision/recall/F1/support, and the confusion matrix for
+a few classes or the most-confused pairs for many).
 """
 
 from __future__ import annotations
 
-import csv
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from .data import KNOWN_NAMES, delimiter_for, quoting_for
-from .errors import LstmtcError
+from ..data.columns import KNOWN_NAMES, delimiter_for, quoting_for
+from ..data.labelled import Dataset, read_labelled
+from ..data.reader import records
+from ..errors import LstmtcError
+from ..labels import LabelSet
+from .scorer import batched
 
 ROLES = ("text", "title", "label")
 # Up to this many classes the terminal shows the whole confusion matrix; beyond it a matrix
 # no longer fits a terminal and the most-confused pairs say more.
 FULL_MATRIX_MAX = 12
 TOP_PAIRS = 15
+BATCH = 1024  # documents per prediction call
 
 
 # --------------------------------------------------------------------------- columns
@@ -30,17 +36,16 @@ def _is_number(column) -> bool:
 
 
 def first_row(path, delimiter: str | None = None, quoting: str | None = None) -> list[str] | None:
-    """The first non-empty record of a CSV/TSV file, read lazily; None where it cannot be read
-    (the full read that follows reports why, with its own message)."""
+    """The first record of a CSV/TSV file, read by the one reader; None where it cannot be read (the
+    full read that follows reports why, with its own message)."""
+    rows = records(path, delimiter=delimiter_for(path, delimiter), quoting=quoting_for(path, quoting))
     try:
-        mode = csv.QUOTE_NONE if quoting_for(path, quoting) == "none" else csv.QUOTE_MINIMAL
-        with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
-            for row in csv.reader(f, delimiter=delimiter_for(path, delimiter), quoting=mode):
-                if row:
-                    return row
-    except (LstmtcError, OSError, csv.Error, ValueError):
+        first = next(rows, None)
+    except LstmtcError:
         return None
-    return None
+    finally:
+        rows.close()
+    return first[1] if first else None
 
 
 def with_model_columns(path: str | os.PathLike, options: dict, columns: dict | None) -> tuple[dict, dict]:
@@ -134,3 +139,52 @@ def print_confusion(console, cm, labels: Sequence[str], full_matrix_note: str | 
     console.print(t)
     line = f"{wrong} of {int(m.sum())} documents misclassified, {len(labels)} classes"
     console.print(escape(line + (f"; {full_matrix_note}" if full_matrix_note else "")), soft_wrap=True)
+
+
+# --------------------------------------------------------------------------- the evaluation
+
+
+@dataclass
+class Evaluated:
+    """A labelled file and the model's prediction (a class index) for each of its documents."""
+
+    data: Dataset
+    pred: np.ndarray
+    columns: dict  # the columns taken from the model ({} when the options named them all)
+
+
+def evaluate_file(path, labelset: LabelSet, model_columns: dict | None, predict: Callable[[list[str]], np.ndarray],
+                  read_options: dict | None = None, batch_size: int = BATCH) -> Evaluated:
+    """Read labelled ``path`` onto the model's classes and predict every document, ``batch_size`` at a
+    time with ``predict`` (texts -> class indices). Columns the options do not name come from the
+    model's training columns (``model_columns``) where the file has them."""
+    opts = {k: v for k, v in (read_options or {}).items() if k != "label_names"}
+    opts, taken = with_model_columns(path, opts, model_columns)
+    data = read_labelled(path, labelset, **opts)
+    pred = np.concatenate([np.asarray(predict(texts)) for texts in batched(data.texts, batch_size)])
+    return Evaluated(data, pred, taken)
+
+
+def print_report(console, n: int, accuracy: float, per_class: Mapping[str, Mapping], confusion,
+                 labels: Sequence[str], full_matrix_note: str | None = None) -> None:
+    """The terminal report: N and accuracy (tab-separated lines for scripts), the per-class table
+    (``per_class``: name -> precision, recall, f1-score, support) and ``print_confusion``."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    console.file.write(f"N\t{n}\naccuracy\t{accuracy:.4f}\n")
+    t = Table(title="per class")
+    for col in ("class", "precision", "recall", "f1", "support"):
+        t.add_column(col, justify="left" if col == "class" else "right")
+    for name in labels:
+        m = per_class[name]
+        t.add_row(escape(name), f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1-score']:.4f}",
+                  str(int(m["support"])))
+    console.print(t)
+    print_confusion(console, confusion, labels, full_matrix_note)
+
+
+def default_note(n_classes: int, where: str | os.PathLike | None) -> str:
+    """Where the whole confusion matrix is, for the report of many classes."""
+    return f"the full {n_classes}x{n_classes} matrix: " + (str(where) if where else "--out DIR writes it to "
+                                                                                     "DIR/metrics.json")

@@ -1,0 +1,93 @@
+"""lstmtc-classify's work, torch-free: line input and CSV/TSV tables read by the one reader, scored
+by the one scorer, written by the writers. ``lstmtc.infer.apps.classify_cli`` only parses options.
+
+Both modes stream: memory stays bounded whatever the input size, and a batch is written as soon
+as it is scored. A table's header is written with its first scored batch, so an error in the
+first batch leaves no output at all; with ``-o`` the output is a temporary file renamed over the
+target only when every row is written.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+
+from ..data.columns import delimiter_for, open_table, quoting_for
+from ..data.reader import REPLACE_HINT, Decoder, line_batches, line_source
+from ..data.writers import LineFormatter, TableWriter
+from ..scoring.metrics import report
+from ..scoring.report import default_note, describe_columns, evaluate_file, print_report
+from ..scoring.scorer import Scorer, batched
+
+# A progress display: called with the path as given ('-' = stdin) and its size in bytes (None when
+# unknown), it gives a context that yields a callback taking the bytes read, or None.
+Progress = Callable[[str, "int | None"], AbstractContextManager]
+
+
+def _no_progress(path: str, total: int | None) -> AbstractContextManager:
+    return nullcontext(None)
+
+
+def classify_lines(scorer: Scorer, sources: Sequence[str], formatter: LineFormatter, out, batch_size: int, *,
+                   strict: bool = False, warn: Callable[[str], None] | None = None,
+                   progress: Progress = _no_progress, read=line_batches) -> None:
+    """One output line per input line of each source ('-' = stdin), in order; a blank line gets an
+    empty answer. Live input (stdin, a pipe) is answered as it arrives; every batch is flushed."""
+    for src in sources:
+        with line_source(src) as (source, name, size, live), progress(src, size) as on_bytes:
+            decode = Decoder(name, strict, warn, REPLACE_HINT)
+            for batch in read(source, batch_size, decode, on_bytes, wait_for_more=live):
+                scored = scorer.score(batch)
+                out.write("\n".join(formatter.batch(scored.n, scored.live, scored.probs)) + "\n")
+                out.flush()
+
+
+def _size(path: str) -> int | None:
+    if path == "-" or path.lower().endswith(".gz"):
+        return None  # stdin, or decompressed bytes: no known total
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return None  # reported by the reader, with its own message
+
+
+def classify_table(scorer: Scorer, path: str, out, batch_size: int, *, prob: bool = False,
+                   text_column: str | int | None = None, title_column: str | int | None = None,
+                   header: bool | None = None, delimiter: str | None = None, quoting: str | None = None,
+                   strict: bool = False, warn: Callable[[str], None] | None = None,
+                   progress: Progress = _no_progress) -> int:
+    """Score a CSV/TSV file ('-' = stdin) into ``out``: every input column and row kept, ``label``
+    appended (with ``prob`` one probability column per class); an empty text gets empty cells.
+    Returns the number of data rows."""
+    rows_done = 0
+    with progress(path, _size(path)) as on_bytes:
+        table = open_table(path, header=header, text_column=text_column, title_column=title_column,
+                           delimiter=delimiter, quoting=quoting, strict=strict, warn=warn, on_bytes=on_bytes,
+                           hint=REPLACE_HINT)
+        if table is None:
+            return 0
+        writer = TableWriter(out, scorer.labels, delimiter_for(path, delimiter), prob, quoting_for(path, quoting))
+        pending = [writer.header(table.header)] if table.header is not None else []
+        for chunk in batched(table.rows, batch_size):
+            rows = [row for _, row in chunk]
+            scored = scorer.score([table.text(row) for row in rows])
+            writer.write(pending + writer.scored(rows, scored.live, scored.probs))
+            pending = []
+            rows_done += len(rows)
+        writer.write(pending)
+    return rows_done
+
+
+def evaluate(scorer: Scorer, bundle, path: str, read_options: dict, console,
+             warn: Callable[[str], None] | None = None) -> dict:
+    """``--eval``: score labelled ``path`` and print the evaluation report (``scoring.report``).
+    Columns the options do not name come from the bundle's training columns where the file has them."""
+    ev = evaluate_file(path, bundle.labelset, bundle.columns, scorer.classes, read_options)
+    if ev.columns and warn:
+        warn(f"columns from the model: {describe_columns(ev.columns)}")
+    labels = scorer.labels
+    r = report(ev.data.labels, ev.pred.tolist(), labels)
+    print_report(console, r["n"], r["accuracy"], r["per_class"], r["confusion_matrix"], labels,
+                 default_note(len(labels), "lstmtc-evaluate MODEL DATA --out DIR writes it to DIR/metrics.json"))
+    return r

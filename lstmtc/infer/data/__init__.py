@@ -1,0 +1,11 @@
+"""Input and output: the one reader of text input (``reader``: lines from stdin and files, CSV/TSV
+records), tables and their columns (``columns``), labelled data for training and evaluation
+(``labelled``), the writers of predictions (``writers``: label lines, top-k, probabilities, JSON
+lines, TSV, scored CSV/TSV tables) and the original AG News files (``agnews``). Torch-free."""
+
+from .columns import QUOTINGS, Columns, Table, delimiter_for, open_table, quoting_for, resolve_columns
+from .labelled import Dataset, read_labelled
+from .reader import Decoder, line_batches, read_line, records
+
+__all__ = ["QUOTINGS", "Columns", "Table", "delimiter_for", "open_table", "quoting_for", "resolve_columns",
+           "Dataset", "read_labelled", "Decoder", "line_batches", "read_line", "records"]

@@ -1,0 +1,101 @@
+"""Labelled text data, for training and evaluation: AG News's original CSV, its header variants,
+and any CSV/TSV.
+
+Formats read without options:
+- AG News original: no header, every row ``"class","title","description"``;
+- a header row naming a label column (label, class, class_index, category, target) and a text
+  column (text, description, content, body, sentence), with an optional ``title`` column that is
+  joined in front of the text as torchtext did (``title + " " + description``);
+- no header and two columns: ``label,text``.
+Anything else is described with column names or 1-based column numbers. The file is read by the
+one reader (``reader.records``, ``columns.open_table``): strict UTF-8, strict quoting, every row as
+wide as the first.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..errors import DataError
+from ..labels import LabelSet, normalize
+from .columns import open_table, quoting_for
+
+
+@dataclass
+class Dataset:
+    texts: list[str]
+    labels: list[int]
+    labelset: LabelSet
+    path: str
+    # One-line observations about the file that did not stop the read (a probable header taken as
+    # data, quote characters read as text); the caller decides whether to show them.
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def read_labelled(
+    path: str | os.PathLike,
+    labelset: LabelSet | None = None,
+    *,
+    text_column: str | int | None = None,
+    title_column: str | int | None = None,
+    label_column: str | int | None = None,
+    header: bool | None = None,
+    delimiter: str | None = None,
+    quoting: str | None = None,
+    label_names: Sequence[str] | None = None,
+) -> Dataset:
+    """Read a labelled file. With ``labelset`` (a model's classes) labels are mapped onto it and an
+    unknown label is an error; without one the classes are inferred from the file."""
+    quotes_are_text = quoting_for(path, quoting) == "none"
+    table = open_table(path, header=header, text_column=text_column, title_column=title_column,
+                       label_column=label_column, need_label=True, delimiter=delimiter, quoting=quoting)
+    if table is None:
+        raise DataError(f"{path}: the file is empty")
+    cols = table.columns
+    texts: list[str] = []
+    raw: list[str] = []
+    lines: list[int] = []
+    quoted = 0
+    for line, row in table.rows:
+        if quotes_are_text and any('"' in f for f in row):
+            quoted += 1
+        texts.append(table.text(row))
+        raw.append(normalize(row[cols.label]))
+        lines.append(line)
+    if not texts:
+        raise DataError(f"{path}: no data rows")
+    notes = []
+    if table.header is None and len(raw) > 2 and raw.count(raw[0]) == 1:
+        # A header the detector did not recognise ("category,message") would become one training
+        # example of a class of its own.
+        notes.append(
+            f"{path}:{table.first_line}: the first row looks like a header (its label {raw[0]!r} appears nowhere "
+            "else); if it is one, name the columns (--text-column NAME --label-column NAME)"
+        )
+    if quoted:
+        notes.append(
+            f"{path}: {quoted} rows hold quote characters, read as text (--quoting none, the default for TSV); "
+            "if the file quotes its fields, pass --quoting csv"
+        )
+
+    if labelset is None:
+        try:
+            labelset = LabelSet.infer(raw, label_names)
+        except ValueError as e:
+            raise DataError(f"{path}: {e}") from None
+    index = labelset.index_map()
+    labels = []
+    for value, line in zip(raw, lines):
+        i = index.get(value)
+        if i is None:
+            raise DataError(
+                f"{path}:{line}: unknown label {value!r}; the model's classes are "
+                + ", ".join(f"{v} ({n})" if v != n else n for v, n in zip(labelset.values, labelset.names))
+            )
+        labels.append(i)
+    return Dataset(texts, labels, labelset, str(path), notes)

@@ -1,0 +1,257 @@
+"""The one reader of text input, for every verb: lines (stdin, text files) and CSV/TSV records.
+
+Both are made from the same physical lines of bytes: read in 64 KiB blocks from a file descriptor
+or a stream (a file, stdin, a ``.gz`` file, an fsspec file on the Dask workers), split at ``\\n``, a
+UTF-8 byte-order mark dropped from the first line, each line decoded by a ``Decoder`` that names
+file:line (and the byte offset in the file) when it meets invalid UTF-8.
+
+Lines (``line_batches``, ``read_line``): line endings (LF or CRLF) stripped. From a live input
+(stdin, a pipe) a batch is handed on when it holds ``batch_size`` lines, when the input has nothing
+more to give right now (the writer paused: ``tail -f``, a person typing), or at the end; from a
+regular file, in full batches.
+
+Records (``records``): Python's csv module over the lines (line endings kept, so quoted newlines
+stay in their field), delimiter and quoting as ``columns.delimiter_for`` / ``quoting_for`` say, and
+strict in the same way for every verb: a quote that runs to the end of the file, or a closing quote
+followed by more text (a stray quote whose field swallowed the text after it, often whole lines),
+is an error naming the file and the line where the record starts. Blank lines are no records.
+Under ``quoting="none"`` (TSV's default) quotes are text and cannot be malformed. Field counts are
+checked by ``columns.open_table``.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import os
+import select
+import stat
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from ..errors import DataError, reading
+
+READ_SIZE = 1 << 16
+BOM = b"\xef\xbb\xbf"
+PAUSE = None  # what ``_lines`` yields when a live input has nothing more to give right now
+# How to get past invalid UTF-8 where replacing it is the default (lstmtc-classify, the Dask engine).
+REPLACE_HINT = "re-encode the input or drop --strict to replace bad bytes"
+
+csv.field_size_limit(2**31 - 1)  # a 10 MB text is one field; the default limit is 128 kB
+
+
+@dataclass
+class Decoder:
+    """UTF-8 decoding with the CLI's policy: invalid bytes become U+FFFD and the first bad line is
+    reported once through ``warn``, or (``strict``) the first bad line is an error. ``hint`` ends
+    that error (how to get past it)."""
+
+    source: str
+    strict: bool = True
+    warn: Callable[[str], None] | None = None
+    hint: str = "re-encode the input as UTF-8"
+    first_bad_line: int | None = None
+
+    def __call__(self, raw: bytes, line_no: int, offset: int = 0) -> str:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            if self.strict:
+                raise DataError(f"{self.source}:{line_no}: not valid UTF-8 ({e.reason} at byte {offset + e.start}); "
+                                f"{self.hint}") from None
+            if self.first_bad_line is None:
+                self.first_bad_line = line_no
+                if self.warn:
+                    self.warn(f"warning: {self.source}:{line_no}: invalid UTF-8 replaced with U+FFFD "
+                              "(first such line; --strict makes this an error)")
+            return raw.decode("utf-8", errors="replace")
+
+
+# --------------------------------------------------------------------------- opening
+
+
+def source_name(path) -> str:
+    return "<stdin>" if str(path) == "-" else str(path)
+
+
+def _stdin():
+    """stdin's file descriptor, or its binary stream where it has none (a host that replaced sys.stdin)."""
+    try:
+        return sys.stdin.fileno()
+    except (AttributeError, ValueError, OSError):
+        return getattr(sys.stdin, "buffer", sys.stdin)
+
+
+@contextmanager
+def open_input(path, expected: str = "a CSV or TSV file", opener: Callable | None = None):
+    """The bytes of ``path`` as a source for the readers below: '-' is stdin; a name ending in .gz
+    is decompressed; ``opener`` (the Dask engine's fsspec) opens what it names, URLs included."""
+    path = str(path)
+    if path == "-":
+        yield _stdin()
+        return
+    with reading(path, expected):
+        if opener is not None:
+            f = opener(path)
+        elif path.lower().endswith(".gz"):
+            f = gzip.open(path, "rb")
+            f.peek(1)  # a file that is not gzip fails here, as an OSError reading() names
+        else:
+            f = open(path, "rb")
+    try:
+        yield f
+    finally:
+        f.close()
+
+
+@contextmanager
+def line_source(path):
+    """(source, name, size or None, live) of line input: '-' is stdin; a pipe or FIFO named as a
+    file (/dev/stdin, <(tail -f log)) is live, answered as it arrives, like stdin."""
+    if path == "-":
+        yield _stdin(), "<stdin>", None, True
+        return
+    with reading(path, "a text file with one document per line"):
+        fd = os.open(path, os.O_RDONLY)
+    try:
+        st = os.fstat(fd)
+        live = not stat.S_ISREG(st.st_mode)
+        yield fd, str(path), (None if live else st.st_size), live
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------- physical lines
+
+
+def _pending(fd: int) -> bool:
+    """True when more input can be read from ``fd`` without blocking."""
+    try:
+        ready, _, _ = select.select([fd], [], [], 0)
+    except (OSError, ValueError):
+        return True  # not selectable (e.g. a regular file on some platforms): keep reading
+    return bool(ready)
+
+
+def _block_reader(source: int | BinaryIO) -> tuple[Callable[[], bytes], Callable[[], bool]]:
+    """(read, pending) for a file descriptor or a binary stream; a stream without a descriptor (an
+    in-memory buffer, an embedding host's sys.stdin, a decompressor) is read to the end as it is."""
+    if isinstance(source, int):
+        return (lambda: os.read(source, READ_SIZE)), (lambda: _pending(source))
+    read = getattr(source, "read1", None) or source.read
+    return (lambda: read(READ_SIZE)), (lambda: True)
+
+
+def _raw_runs(source: int | BinaryIO, on_bytes: Callable[[int], None] | None,
+              wait_for_more: bool) -> Iterator[list[bytes]]:
+    """Runs of physical lines (bytes, line endings kept; the last may lack one) as they arrive. An
+    empty run: a live input (``wait_for_more``) has nothing more to give right now."""
+    read, pending = _block_reader(source)
+    pieces: list[bytes] = []  # an unfinished line, kept in pieces so a 10 MB line is not re-copied per read
+    while True:
+        chunk = read()
+        if on_bytes and chunk:
+            on_bytes(len(chunk))
+        if not chunk:
+            if pieces:
+                yield [b"".join(pieces)]
+            return
+        end = chunk.rfind(b"\n") + 1
+        if end:
+            data = b"".join(pieces) + chunk[:end] if pieces else chunk[:end]
+            pieces = [chunk[end:]] if end < len(chunk) else []
+            yield [line + b"\n" for line in data[:-1].split(b"\n")]
+        else:
+            pieces.append(chunk)
+        if wait_for_more and not pending():
+            yield []
+
+
+def _lines(source: int | BinaryIO, decode: Decoder, keep_ends: bool, on_bytes=None,
+           wait_for_more: bool = False) -> Iterator[str | None]:
+    """Decoded physical lines, each decoded on its own (so an error names its line), and PAUSE where
+    a live input paused."""
+    line_no = offset = 0
+    for run in _raw_runs(source, on_bytes, wait_for_more):
+        if not run:
+            yield PAUSE
+        for raw in run:
+            line_no += 1
+            start = offset
+            offset += len(raw)
+            if line_no == 1 and raw.startswith(BOM):
+                raw, start = raw[len(BOM):], start + len(BOM)
+            if not keep_ends:
+                raw = raw[:-1] if raw.endswith(b"\n") else raw
+                raw = raw[:-1] if raw.endswith(b"\r") else raw
+            yield decode(raw, line_no, start)
+
+
+def line_batches(source: int | BinaryIO, batch_size: int, decode: Decoder,
+                 on_bytes: Callable[[int], None] | None = None, wait_for_more: bool = True) -> Iterator[list[str]]:
+    """Lists of decoded lines (without their endings), ``batch_size`` at most, handed on early when
+    a live input pauses (see the module docstring)."""
+    batch: list[str] = []
+    for line in _lines(source, decode, False, on_bytes, wait_for_more):
+        if line is PAUSE:
+            if batch:
+                yield batch
+                batch = []
+            continue
+        batch.append(line)
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def read_line(path, number: int) -> str:
+    """Line ``number`` (1-based) of a UTF-8 text file, without its line ending."""
+    n = 0
+    with line_source(path) as (source, name, _, _):
+        for n, line in enumerate(_lines(source, Decoder(name), keep_ends=False), 1):
+            if n == number:
+                return line
+    raise DataError(f"{path} has {n} line{'' if n == 1 else 's'}; there is no line {number}")
+
+
+# --------------------------------------------------------------------------- CSV/TSV records
+
+
+def _malformed(src: str, start: int, line: int, error: csv.Error) -> str:
+    reason = str(error)
+    if "unexpected end of data" in reason:
+        what = f"a quoted field starting in this record is never closed: it runs to the end of the file (line {line})"
+    elif "expected after" in reason and line > start:
+        what = (f"a quoted field starting in this record swallows the lines up to {line}, where its closing quote is "
+                "followed by more text (a stray quote?)")
+    elif "expected after" in reason:
+        what = 'a quote inside a quoted field is followed by more text (write a quote inside a field as "")'
+    else:
+        what = f"malformed CSV ({reason})"
+    return f"{src}:{start}: {what}; check the quoting and the delimiter"
+
+
+def records(path, *, delimiter: str = ",", quoting: str = "csv", strict: bool = True,
+            warn: Callable[[str], None] | None = None, on_bytes: Callable[[int], None] | None = None,
+            opener: Callable | None = None, hint: str | None = None) -> Iterator[tuple[int, list[str]]]:
+    """(line, fields) of every record of a CSV/TSV file ('-' = stdin), blank lines left out; the line
+    is the physical line where the record starts. ``strict``: invalid UTF-8 is an error, else
+    replaced (reported once through ``warn``). Malformed quoting is an error (module docstring)."""
+    src = source_name(path)
+    decode = Decoder(src, strict, warn, **({"hint": hint} if hint else {}))
+    mode = csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL
+    with open_input(path, opener=opener) as source:
+        reader = csv.reader(_lines(source, decode, True, on_bytes), delimiter=delimiter, quoting=mode, strict=True)
+        start = 1
+        try:
+            for row in reader:
+                line, start = start, reader.line_num + 1
+                if row:
+                    yield line, row
+        except csv.Error as e:
+            raise DataError(_malformed(src, start, reader.line_num, e)) from None
