@@ -97,14 +97,14 @@ def synthetic_csv(rows: int, cache_dir, seed: int = 0) -> Path:
     rng = random.Random(seed)
     topics = list(WORDS)
     pools = {t: WORDS[t] * 2 + FILLER * 3 for t in topics}
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
+    from lstmtc.infer.files import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["id", "topic", "text"])
         for i in range(rows):
             topic = topics[i % 4] if rng.random() < 0.8 else rng.choice(topics)
             w.writerow([i, topic, _text(rng, pools[topic])])
-    os.replace(tmp, path)
     return path
 
 

@@ -79,6 +79,20 @@ def test_cli_checkpoint_and_bundle_same_accuracy(tiny_run, tiny_bundle, synth_di
     assert results["checkpoint"]["confusion_matrix"] == results["bundle"]["confusion_matrix"]
 
 
+def test_one_report_for_lstmtc_evaluate_and_classify_eval(tiny_bundle, synth_dir):
+    """Same figures, same tables: lstmtc-evaluate prints classify --eval's report under a line
+    naming the model and the data."""
+    from lstmtc.infer.apps.classify_cli import main as classify
+
+    test = synth_dir / "test.csv"
+    ev = invoke([tiny_bundle, test])
+    cl = CliRunner().invoke(classify, ["-m", str(tiny_bundle), "--eval", str(test)])
+    assert ev.exit_code == 0 and cl.exit_code == 0, (ev.output, cl.output)
+    head, rest = ev.stdout.split("\n", 1)
+    assert head.startswith("classification report of ") and "N=200" in head
+    assert rest == cl.stdout and rest.startswith("N\t200\naccuracy\t") and "per class" in rest
+
+
 def test_cli_without_out_writes_nothing(tiny_run, synth_dir, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     r = invoke([tiny_run, synth_dir / "test.csv"])

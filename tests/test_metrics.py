@@ -1,11 +1,12 @@
-"""lstmtc.infer.scoring.metrics (numpy only, for the torch-free install) against scikit-learn on random data."""
+"""lstmtc.infer.scoring.metrics (numpy only: the one metrics stack, torch- and scikit-learn-free) against
+scikit-learn on random data."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from lstmtc.infer.scoring.metrics import confusion_matrix, report
+from lstmtc.infer.scoring.metrics import classification_report, confusion_matrix, report
 
 sk = pytest.importorskip("sklearn.metrics")
 
@@ -44,6 +45,23 @@ def test_report_matches_scikit_learn(seed):
         assert r["per_class"][name]["support"] == expected[name]["support"]
     assert r["macro_f1"] == pytest.approx(sk.f1_score(gold, pred, labels=labels, average="macro", zero_division=0),
                                           abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_classification_report_has_scikit_learns_layout_and_figures(seed):
+    """lstmtc-evaluate's metrics.json: scikit-learn's classification_report(output_dict=True), from numpy."""
+    gold, pred, n_classes = _random_case(200 + seed)
+    names = [f"class{i}" for i in range(n_classes)]
+    got = classification_report(report(gold.tolist(), pred.tolist(), names))
+    expected = sk.classification_report(gold, pred, labels=list(range(n_classes)), target_names=names,
+                                        output_dict=True, zero_division=0)
+    assert list(got) == list(expected)
+    assert got["accuracy"] == pytest.approx(expected["accuracy"], abs=1e-12)
+    for row in names + ["macro avg", "weighted avg"]:
+        assert list(got[row]) == list(expected[row])
+        for key, value in expected[row].items():
+            assert got[row][key] == pytest.approx(value, abs=1e-12), (row, key)
+            assert type(got[row][key]) is type(value), (row, key)
 
 
 @pytest.mark.parametrize("seed", range(10))

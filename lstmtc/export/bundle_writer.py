@@ -4,8 +4,6 @@ bundle format itself (its manifest's schema and writer) is ``lstmtc.infer.bundle
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from lstmtc.infer.bundle import MODEL_FILES, VOCAB, Manifest, file_digests
 from lstmtc.infer.classifier import open_session
 from lstmtc.infer.data import read_labelled
 from lstmtc.infer.errors import LstmtcError
-from lstmtc.infer.files import replace_directory
+from lstmtc.infer.files import atomic_directory
 from lstmtc.train.checkpoint import Checkpoint
 
 from .onnx_export import convert_fp16, export_onnx, quantize_int8
@@ -72,8 +70,7 @@ def export_bundle(ckpt_path, out_dir, *, force: bool = False, validate: bool = T
 
         model, pipeline = prune_vocab(model, pipeline, max_vocab)
 
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent if str(out.parent) else "."))
-    try:
+    with atomic_directory(out) as tmp:
         export_onnx(model, tmp / MODEL_FILES["fp32"], seq_len=pipeline.max_tokens)
         pipeline.vocab.save(tmp / VOCAB)
         fp32 = open_session(tmp / MODEL_FILES["fp32"])
@@ -98,7 +95,7 @@ def export_bundle(ckpt_path, out_dir, *, force: bool = False, validate: bool = T
                 models[prec] = MODEL_FILES[prec]
         files = file_digests(tmp)
         result.sizes = {name: (tmp / name).stat().st_size for name in files}
-        info = ckpt.payload
+        stored = ckpt.payload
         Manifest(
             labels=list(labelset.names), label_values=list(labelset.values), max_tokens=pipeline.max_tokens,
             padding_side=pipeline.padding_side, tokenizer=pipeline.tokenizer,
@@ -108,19 +105,15 @@ def export_bundle(ckpt_path, out_dir, *, force: bool = False, validate: bool = T
             provenance={
                 "lstmtc_version": __version__,
                 "checkpoint": ckpt.path,
-                "epoch": info.get("epoch"),
+                "epoch": stored.get("epoch"),
                 "model_config": model.config.to_dict(),
-                "train_config": info.get("train_config"),
-                "train_file": info.get("train_file"),
-                "train_sha256": info.get("train_sha256"),
-                "history": info.get("history"),
+                "train_config": stored.get("train_config"),
+                "train_file": stored.get("train_file"),
+                "train_sha256": stored.get("train_sha256"),
+                "history": stored.get("history"),
                 "validation_max_abs_diff": report.max_abs_diff if report else None,
                 "quantization": result.extra_models or None,
                 "pruned_to": max_vocab,
             },
         ).write(tmp)
-        replace_directory(tmp, out)
-        return result
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    return result

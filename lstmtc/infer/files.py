@@ -73,6 +73,20 @@ def replace_directory(tmp: str | os.PathLike, target: str | os.PathLike) -> None
     shutil.rmtree(old, ignore_errors=True)
 
 
+@contextmanager
+def atomic_directory(target: str | os.PathLike):
+    """Yield a new temporary directory beside ``target`` (``.<name>.tmp-*``); if the block succeeds,
+    it replaces ``target`` (``replace_directory``), otherwise it is removed with what it holds."""
+    target = Path(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent if str(target.parent) else "."))
+    try:
+        yield tmp
+        replace_directory(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
     """Hex digest of a file's bytes, read in 1 MiB blocks."""
     h = hashlib.new(algorithm)

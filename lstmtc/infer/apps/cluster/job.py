@@ -18,8 +18,6 @@ import json
 import logging
 import os
 import re
-import shutil
-import tempfile
 import time
 import uuid
 import warnings
@@ -29,7 +27,7 @@ from pathlib import Path
 
 from ...data.writers import TableWriter, format_prob, prediction_columns
 from ...errors import DataError, LstmtcError
-from ...files import atomic_path, replace_directory
+from ...files import atomic_directory, atomic_path
 from . import deps
 from .models import bundle_ref
 from .scoring import DEFAULT_BATCH, score_partitions
@@ -148,8 +146,7 @@ def score_files(pattern: str, out: str | os.PathLike, bundle: str | os.PathLike 
                         f"duplicates, blanks or one of {', '.join(extra)}; use --format csv or rename the column")
     header_out = (table.header + extra) if table.header is not None else False
     run_id = uuid.uuid4().hex
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
+    with atomic_directory(target) as tmp:
         with (_existing(client) if client is not None else cluster_client(scheduler, workers)) as c:
             t0 = time.perf_counter()
             ddf = read_csv(table, run_id)
@@ -180,10 +177,6 @@ def score_files(pattern: str, out: str | os.PathLike, bundle: str | os.PathLike 
         for p in tmp.iterdir():  # parts left half-written by killed tasks
             if p.name.endswith(".tmp"):
                 p.unlink(missing_ok=True)
-        replace_directory(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     for msg in notes:
         (warn or log.warning)(msg)
     return summary
