@@ -70,7 +70,8 @@ def _both(recipe, reference) -> str:
                    "production are not <unk> (costs N x dim x 4 bytes of bundle).  [default: 0]")
 @click.option("--max-tokens", type=click.IntRange(1),
               help="Tokens kept per document " + _both("95th percentile of training lengths, 8..256", "preset's"))
-@click.option("--embed-dim", type=click.IntRange(1), help="Embedding size [default: 50, or the vectors' size].")
+@click.option("--embed-dim", type=click.IntRange(1),
+              help="Embedding size " + _both("100, or the vectors' size", 50))
 @click.option("--hidden", callback=_hidden,
               help="Hidden size of each LSTM module, comma-separated " + _both("128", "preset's"))
 @click.option("--num-layers", type=click.IntRange(1), help="Layers inside each LSTM module " + _both(1, "preset's"))
@@ -97,7 +98,7 @@ def _both(recipe, reference) -> str:
 @click.option("--select", type=click.Choice(SELECTS),
               help="The validation figure that picks best.pt " + _both("macro-f1", "accuracy"))
 @click.option("--class-weight", type=click.Choice(CLASS_WEIGHTS),
-              help="balanced: each class's loss weighted by n / (classes x count) " + _both("balanced", "none"))
+              help="balanced: each class's loss weighted by n / (classes x count) " + _both("none", "none"))
 @click.option("--seed", type=int, default=0)
 @click.option("--valid-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05)
 @click.option("--split", type=click.Choice(SPLITS),
@@ -127,9 +128,9 @@ def main(train_path, valid_path, test_path, out_dir, resume_dir, preset, threads
       lstmtc-train --resume runs/spam
 
     Without --preset the default recipe trains a bidirectional LSTM read by max-pooling, with AdamW,
-    warm-up then cosine decay, gradient clipping, balanced class weights, a stratified validation
-    split and early stopping on validation macro-F1; the batch size and tokens per document follow
-    the data. Every choice has its flag. --preset 1..5 is exactly the reference tutorial.
+    warm-up then cosine decay, gradient clipping, a stratified validation split and early stopping
+    on validation macro-F1; the batch size and tokens per document follow the data. Every choice
+    has its flag. --preset 1..5 is exactly the reference tutorial.
 
     Before training it prints what it read (rows, classes, token lengths, vocabulary) and warns
     about a probable header row, single-example classes and quotes in TSV. Each epoch prints

@@ -89,11 +89,16 @@ RECIPE = {
     "clip_norm": 1.0,
     "patience": 3,
     "select": "macro-f1",
-    "class_weight": "balanced",
+    # Unweighted: with macro-F1 picking the epoch, the model found the minority class anyway, and
+    # "balanced" measured lower validation macro-F1 on SMS spam (13% spam: 0.954/0.957 vs
+    # 0.961/0.964 over two seeds) and on a 3%-spam cut of it (0.876/0.897 vs 0.915/0.897).
+    "class_weight": "none",
 }
 # A bidirectional LSTM read by max-pooling over the real tokens: every word can reach the head
 # directly, where reading the last step makes the head depend on how far the words lie from it.
-RECIPE_MODEL = {"embed_dim": 50, "hidden_sizes": (128,), "num_layers": 1, "bidirectional": True, "dropout": 0.5,
+# 100-d embeddings: validation macro-F1 0.874 vs 0.864 (50-d) on BANKING77, 0.969 vs 0.961 on SMS
+# spam; with --embeddings the vectors' size wins.
+RECIPE_MODEL = {"embed_dim": 100, "hidden_sizes": (128,), "num_layers": 1, "bidirectional": True, "dropout": 0.5,
                 "pooling": "max"}
 # Tokens per document from the data: this percentile of the training documents' lengths ...
 AUTO_MAX_TOKENS_PERCENTILE = 95
