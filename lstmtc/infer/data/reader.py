@@ -145,10 +145,9 @@ def _block_reader(source: int | BinaryIO) -> tuple[Callable[[], bytes], Callable
     return (lambda: read(READ_SIZE)), (lambda: True)
 
 
-def _raw_runs(source: int | BinaryIO, on_bytes: Callable[[int], None] | None,
-              wait_for_more: bool) -> Iterator[list[bytes]]:
-    """Runs of physical lines (bytes, line endings kept; the last may lack one) as they arrive. An
-    empty run: a live input (``wait_for_more``) has nothing more to give right now."""
+def _blocks(source: int | BinaryIO, on_bytes: Callable[[int], None] | None, wait_for_more: bool) -> Iterator[bytes]:
+    """The input in blocks of whole physical lines (the last block may end without a line end) as it
+    arrives. An empty block: a live input (``wait_for_more``) has nothing more to give right now."""
     read, pending = _block_reader(source)
     pieces: list[bytes] = []  # an unfinished line, kept in pieces so a 10 MB line is not re-copied per read
     while True:
@@ -157,37 +156,49 @@ def _raw_runs(source: int | BinaryIO, on_bytes: Callable[[int], None] | None,
             on_bytes(len(chunk))
         if not chunk:
             if pieces:
-                yield [b"".join(pieces)]
+                yield b"".join(pieces)
             return
         end = chunk.rfind(b"\n") + 1
         if end:
-            data = b"".join(pieces) + chunk[:end] if pieces else chunk[:end]
+            yield b"".join(pieces) + chunk[:end] if pieces else chunk[:end]
             pieces = [chunk[end:]] if end < len(chunk) else []
-            yield [line + b"\n" for line in data[:-1].split(b"\n")]
         else:
             pieces.append(chunk)
         if wait_for_more and not pending():
-            yield []
+            yield b""
 
 
 def _lines(source: int | BinaryIO, decode: Decoder, keep_ends: bool, on_bytes=None,
            wait_for_more: bool = False) -> Iterator[str | None]:
-    """Decoded physical lines, each decoded on its own (so an error names its line), and PAUSE where
-    a live input paused."""
+    """Decoded physical lines (LF or CRLF ends kept or stripped), and PAUSE where a live input paused.
+    A block decodes at once; one with invalid UTF-8 line by line, so the decoder names the line."""
     line_no = offset = 0
-    for run in _raw_runs(source, on_bytes, wait_for_more):
-        if not run:
+    for block in _blocks(source, on_bytes, wait_for_more):
+        if not block:
             yield PAUSE
-        for raw in run:
-            line_no += 1
-            start = offset
-            offset += len(raw)
-            if line_no == 1 and raw.startswith(BOM):
-                raw, start = raw[len(BOM):], start + len(BOM)
-            if not keep_ends:
-                raw = raw[:-1] if raw.endswith(b"\n") else raw
-                raw = raw[:-1] if raw.endswith(b"\r") else raw
-            yield decode(raw, line_no, start)
+            continue
+        if offset == 0 and block.startswith(BOM):
+            block, offset = block[len(BOM):], len(BOM)
+        try:
+            lines = block.decode("utf-8").split("\n")
+        except UnicodeDecodeError:
+            lines = None
+        if lines is None:
+            raw_lines = block.split(b"\n")
+            lines, start = [], offset
+            for i, raw in enumerate(raw_lines[:-1] if not raw_lines[-1] else raw_lines):
+                lines.append(decode(raw, line_no + i + 1, start))
+                start += len(raw) + 1
+        elif not lines[-1]:
+            lines.pop()  # the block ends with a line end
+        offset += len(block)
+        unfinished = not block.endswith(b"\n")
+        line_no += len(lines)
+        for i, line in enumerate(lines):
+            if keep_ends:
+                yield line if unfinished and i == len(lines) - 1 else line + "\n"
+            else:
+                yield line[:-1] if line.endswith("\r") else line
 
 
 def line_batches(source: int | BinaryIO, batch_size: int, decode: Decoder,
