@@ -249,9 +249,10 @@ def test_tsv_with_quotes_trains_with_quoting_none(tmp_path):
     assert r.exit_code == 0, r.output
     assert "rows hold quote characters, read as text" in r.output
     assert json.loads((tmp_path / "run" / "data.json").read_text())["rows_read"] == 120
-    # What the default avoids: under CSV quoting each opening quote swallows the lines up to the next.
+    # What the default avoids: under CSV quoting an opening quote swallows the lines after it, which
+    # the reader refuses, naming the line.
     r = invoke(["--train", path, "--out", tmp_path / "run2", "--quoting", "csv", *FAST])
-    assert r.exit_code == 0 and json.loads((tmp_path / "run2" / "data.json").read_text())["rows_read"] < 120
+    assert r.exit_code == 1 and "d.tsv:" in r.output and "a quoted field starting in this record" in r.output
 
 
 def test_header_like_first_row_is_warned(tmp_path):
@@ -340,3 +341,20 @@ def test_recipe_learns_a_minority_class(tmp_path):
     best = read_checkpoint(out / "best.pt")["history"]
     assert max(h["valid_recall"][1] for h in best) >= 0.8
     assert math.isfinite(best[-1]["valid_loss"])
+
+
+def test_tokenizer_is_a_setting_that_travels_with_the_model(tmp_path, monkeypatch):
+    from lstmtc.infer import text
+
+    # A second tokenizer registered in one place is used by training and stored with the model.
+    monkeypatch.setitem(text.TOKENIZERS, "whitespace", str.split)
+    path = write_labelled(tmp_path / "d.csv", [(lbl, txt.upper()) for lbl, txt in topic_rows(80, seed=12)])
+    out = tmp_path / "run"
+    loop.train(path, out, recipe_config(epochs=1, tokenizer="whitespace", max_tokens=8),
+               {"hidden_sizes": (4,), "embed_dim": 4}, log=lambda s: None, progress=False)
+    ckpt = read_checkpoint(out / "best.pt")
+    assert ckpt["pipeline"]["tokenizer"] == "whitespace" and ckpt["train_config"]["tokenizer"] == "whitespace"
+    assert "ELECTION" in ckpt["vocab"]["tokens"]  # basic_english would have lower-cased it
+    with pytest.raises(TrainError, match="unknown tokenizer"):
+        loop.train(path, tmp_path / "r2", recipe_config(tokenizer="nope"), {}, log=lambda s: None, progress=False)
+    assert "--tokenizer [basic_english]" in invoke(["--help"]).output

@@ -10,6 +10,7 @@ import click
 from lstmtc import __version__
 from lstmtc.infer.apps.options import CONTEXT, data_options, quoting_option, read_options
 from lstmtc.infer.errors import LstmtcError
+from lstmtc.infer.text import TOKENIZERS
 
 from .config import (
     CLASS_WEIGHTS,
@@ -104,6 +105,8 @@ def _both(recipe, reference) -> str:
 @click.option("--split", type=click.Choice(SPLITS),
               help="How validation is held out: the same share of every class, or a plain random share "
                    + _both("stratified", "random"))
+@click.option("--tokenizer", type=click.Choice(sorted(TOKENIZERS)),
+              help="How texts become tokens; the name travels with the model  [default: basic_english]")
 @click.option("--min-freq", type=click.IntRange(1), help="Drop tokens seen fewer times " + _both(2, 1))
 @click.option("--max-vocab", type=click.IntRange(3), help="Keep at most this many tokens (specials included).")
 @data_options

@@ -52,6 +52,8 @@ class TrainConfig:
     extend_vocab: int = 0
     # "post" is the reference; "pre" puts the last word on the step the head reads.
     padding_side: str = "post"
+    # A name in lstmtc.infer.text.TOKENIZERS; it travels with the checkpoint and the bundle.
+    tokenizer: str = "basic_english"
     device: str = "cpu"
     # fp32 by default, as the reference. "bf16": mixed precision (autocast; weights, optimizer and
     # validation stay fp32): a preset-2 epoch takes ~0.6x the fp32 time on an AVX512-BF16 CPU, and

@@ -3,7 +3,6 @@ checkpoint atomically after every epoch, resume exactly."""
 
 from __future__ import annotations
 
-import hashlib
 import math
 import sys
 import time
@@ -15,6 +14,7 @@ import torch
 from torch import nn
 
 from lstmtc.infer.errors import CheckpointError
+from lstmtc.infer.files import sha256_file as file_sha256
 from lstmtc.infer.scoring.metrics import report as metrics_report
 from lstmtc.infer.vocab import Vocab
 
@@ -50,14 +50,6 @@ def resolve_precision(name: str, device: torch.device) -> str:
     if name not in PRECISIONS:
         raise TrainError(f"precision must be one of {', '.join(PRECISIONS)}, not {name!r}")
     return name
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def check_config(cfg: TrainConfig) -> None:

@@ -11,7 +11,7 @@ import torch
 
 from lstmtc.infer.data import Dataset, read_labelled
 from lstmtc.infer.errors import LstmtcError
-from lstmtc.infer.text import basic_english
+from lstmtc.infer.text import TOKENIZERS
 from lstmtc.infer.vectorize import TextPipeline, vectorize
 from lstmtc.infer.vocab import Vocab
 
@@ -95,7 +95,10 @@ def prepare(train_path, cfg: TrainConfig, valid_path=None, vocab: Vocab | None =
         va_labels = [data.labels[i] for i in va_idx]
         how = f"{cfg.split} {cfg.valid_fraction:.0%} of {train_path}"
     # Tokenized once per run (the vocabulary needs the tokens before any pipeline exists).
-    tr_tokens = [basic_english(t) for t in tr_texts]
+    if cfg.tokenizer not in TOKENIZERS:
+        raise TrainError(f"unknown tokenizer {cfg.tokenizer!r}; known: {', '.join(TOKENIZERS)}")
+    tokenize = TOKENIZERS[cfg.tokenizer]
+    tr_tokens = [tokenize(t) for t in tr_texts]
     counts: Counter = Counter()
     for tokens in tr_tokens:
         counts.update(tokens)
@@ -104,13 +107,13 @@ def prepare(train_path, cfg: TrainConfig, valid_path=None, vocab: Vocab | None =
         if cfg.extend_vocab and vectors is not None:
             from .embeddings import extend_vocab
 
-            vocab = extend_vocab(vocab, vectors, cfg.extend_vocab)
+            vocab = extend_vocab(vocab, vectors, cfg.extend_vocab, tokenize)
     lengths = np.fromiter((len(t) for t in tr_tokens), dtype=np.int64, count=len(tr_tokens))
     if cfg.max_tokens is None:
         cfg.max_tokens = auto_max_tokens(lengths)
     if cfg.batch_size is None:
         cfg.batch_size = auto_batch_size(len(tr_tokens))
-    pipeline = TextPipeline(vocab, cfg.max_tokens, cfg.padding_side)
+    pipeline = TextPipeline(vocab, cfg.max_tokens, cfg.padding_side, cfg.tokenizer)
     x_train = torch.from_numpy(vectorize(tr_tokens, vocab, cfg.max_tokens, cfg.padding_side))
     va_tokens = pipeline.tokenize(va_texts)
     x_valid = torch.from_numpy(vectorize(va_tokens, vocab, cfg.max_tokens, cfg.padding_side))
