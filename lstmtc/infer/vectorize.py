@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .text import TOKENIZERS
+from .text import TOKENIZERS, tokenize_prefix
 from .vocab import Vocab
 
 PADDING_SIDES = ("post", "pre")
@@ -53,11 +53,18 @@ class TextPipeline:
             raise ValueError(f"padding_side must be one of {PADDING_SIDES}, not {self.padding_side!r}")
 
     def tokenize(self, texts: Iterable[str]) -> list[list[str]]:
+        """Every token of each text."""
         tok = TOKENIZERS[self.tokenizer]
         return [tok(t) for t in texts]
+
+    def model_tokens(self, texts: Iterable[str]) -> list[list[str]]:
+        """The tokens of each text that reach the model: the first ``max_tokens``, found without
+        tokenising the rest (``text.tokenize_prefix``), so a huge line costs no more than a short one."""
+        tok, n = TOKENIZERS[self.tokenizer], self.max_tokens
+        return [tokenize_prefix(t, n, tok) for t in texts]
 
     def ids(self, token_lists: Iterable[Sequence[str]]) -> np.ndarray:
         return vectorize(token_lists, self.vocab, self.max_tokens, self.padding_side)
 
     def __call__(self, texts: Iterable[str]) -> np.ndarray:
-        return self.ids(self.tokenize(texts))
+        return self.ids(self.model_tokens(texts))

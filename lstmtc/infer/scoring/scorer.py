@@ -53,7 +53,7 @@ class Scorer:
 
     def __init__(self, clf: Classifier):
         self.labels = clf.labels
-        self.tokenize = clf.pipeline.tokenize
+        self.tokenize = clf.pipeline.model_tokens
         self.vectorize = clf.pipeline.ids
         self.run = clf.logits_ids
         self.softmax = softmax
