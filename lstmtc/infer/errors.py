@@ -1,10 +1,32 @@
 """Typed errors of the library. Only the CLI layers turn them into one-line messages."""
 
+import re
 from contextlib import contextmanager
+
+# C0 controls (newline, tab, NUL, ESC...), DEL and C1 controls: what a terminal acts on instead of
+# showing, and what would break a one-line message or an output line.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def has_control(text: str) -> bool:
+    return _CONTROL.search(text) is not None
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character written as a Python escape (``\\n``, ``\\x1b``), so
+    a name read from a file (a CSV header, a class name) cannot move the cursor, recolour the
+    terminal or split a message into lines when it is shown."""
+    if not has_control(text):
+        return text
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 class LstmtcError(Exception):
-    """Base class: every error lstmtc raises on bad input or files is one of these."""
+    """Base class: every error lstmtc raises on bad input or files is one of these. Its message is
+    one line that shows control characters escaped, whatever file content it quotes."""
+
+    def __str__(self) -> str:
+        return escape_controls(super().__str__())
 
 
 class DataError(LstmtcError):

@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from .errors import escape_controls, has_control
+
 AG_NEWS_NAMES = ("World", "Sports", "Business", "Sci/Tech")
 
 
@@ -62,6 +64,12 @@ class LabelSet:
             raise ValueError(f"a classifier needs at least two classes, found {len(self.names)}: {list(self.values)}")
         if len(set(self.names)) != len(self.names):
             raise ValueError(f"class names must be distinct: {list(self.names)}")
+        for name in self.names:
+            if not isinstance(name, str) or has_control(name):
+                # A newline in a name would print one output line as two (-k, --format).
+                raise ValueError(f"class name '{escape_controls(str(name))}' contains a control character "
+                                 "(newline, tab, NUL, ...); class names are printed one per field and line, "
+                                 "rename that class in the data")
 
     @classmethod
     def infer(cls, raw_values: Iterable[str], names: Sequence[str] | None = None) -> LabelSet:

@@ -1,11 +1,14 @@
 """The one reader of text input, for every verb: lines (stdin, text files) and CSV/TSV records.
 
 Both are made from the same physical lines of bytes: read in 64 KiB blocks from a file descriptor
-or a stream (a file, stdin, a ``.gz`` file, an fsspec file on the Dask workers), split at ``\\n``, a
-UTF-8 byte-order mark dropped from the first line, each line decoded by a ``Decoder`` that names
-file:line (and the byte offset in the file) when it meets invalid UTF-8.
+or a stream (a file, stdin, a ``.gz`` file in every mode, an fsspec file on the Dask workers), split
+at ``\\n``, a UTF-8 byte-order mark dropped from the first line, each line decoded by a ``Decoder``
+that names file:line (and the byte offset in the file) when it meets invalid UTF-8. An input that
+starts with a UTF-16 or UTF-32 byte-order mark is decoded as such (re-encoded as UTF-8 on the way in),
+so its lines and fields are those of its text. An input whose first line ends with a lone CR (old Mac
+line endings) has every lone CR read as a line end; in other inputs a lone CR is text.
 
-Lines (``line_batches``, ``read_line``): line endings (LF or CRLF) stripped. From a live input
+Lines (``line_batches``, ``read_line``): line endings (LF, CRLF, or CR as above) stripped. From a live input
 (stdin, a pipe) a batch is handed on when it holds ``batch_size`` lines, when the input has nothing
 more to give right now (the writer paused: ``tail -f``, a person typing), or at the end; from a
 regular file, in full batches.
@@ -21,9 +24,11 @@ checked by ``columns.open_table``.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import os
+import re
 import select
 import stat
 import sys
@@ -36,6 +41,11 @@ from ..errors import DataError, reading
 
 READ_SIZE = 1 << 16
 BOM = b"\xef\xbb\xbf"
+# Byte-order marks of the wide encodings, longest first (UTF-32 LE's starts with UTF-16 LE's).
+WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+             (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_LONE_CR = re.compile(rb"\r(?!\n)")
+CR_WINDOW = 1 << 16  # an input with CRs and no LF in its first 64 KiB ends its lines with CR
 PAUSE = None  # what ``_lines`` yields when a live input has nothing more to give right now
 # How to get past invalid UTF-8 where replacing it is the default (lstmtc-classify, the Dask engine).
 REPLACE_HINT = "re-encode the input or drop --strict to replace bad bytes"
@@ -110,9 +120,14 @@ def open_input(path, expected: str = "a CSV or TSV file", opener: Callable | Non
 @contextmanager
 def line_source(path):
     """(source, name, size or None, live) of line input: '-' is stdin; a pipe or FIFO named as a
-    file (/dev/stdin, <(tail -f log)) is live, answered as it arrives, like stdin."""
+    file (/dev/stdin, <(tail -f log)) is live, answered as it arrives, like stdin; a .gz file is
+    decompressed (its size unknown)."""
     if path == "-":
         yield _stdin(), "<stdin>", None, True
+        return
+    if str(path).lower().endswith(".gz"):
+        with open_input(path, "a text file with one document per line") as f:
+            yield f, str(path), None, False
         return
     with reading(path, "a text file with one document per line"):
         fd = os.open(path, os.O_RDONLY)
@@ -136,13 +151,95 @@ def _pending(fd: int) -> bool:
     return bool(ready)
 
 
+def _invalid_wide(error: UnicodeDecodeError) -> tuple[str, int]:
+    """Error handler of the wide decoders: a lone surrogate, which UTF-8 encoding (surrogatepass)
+    turns into bytes the UTF-8 Decoder then reports or replaces on their line."""
+    return "\udcff", error.end
+
+
+codecs.register_error("lstmtc-invalid-wide", _invalid_wide)
+
+
+def _wide_reader(read: Callable[[], bytes]) -> Callable[[], bytes]:
+    """``read`` as UTF-8: an input starting with a UTF-16/UTF-32 byte-order mark is decoded and
+    re-encoded (the mark dropped); any other input passes unchanged. Invalid UTF-16/32 and a
+    truncated last character come out as invalid UTF-8, reported (or replaced) on their line like
+    any other bad byte."""
+    state: dict = {}
+
+    def first() -> bytes:
+        head = read()
+        # Read on only while the start could still be a wide mark (a live input is not held up).
+        while head and len(head) < 4 and any(bom.startswith(head) or head.startswith(bom) for bom, _ in WIDE_BOMS):
+            more = read()
+            if not more:
+                break
+            head += more
+        encoding = next((enc for bom, enc in WIDE_BOMS if head.startswith(bom)), None)
+        if encoding is None:
+            state["read"] = read
+            return head
+        decoder = codecs.getincrementaldecoder(encoding)("lstmtc-invalid-wide")
+        state["read"] = lambda: convert(decoder, read())
+        return convert(decoder, head)
+
+    def convert(decoder, raw: bytes) -> bytes:
+        while True:
+            text = decoder.decode(raw, final=not raw)
+            if text or not raw:
+                return text.encode("utf-8", "surrogatepass")
+            raw = read()
+
+    return lambda: state["read"]() if state else first()
+
+
+def _cr_reader(read: Callable[[], bytes]) -> Callable[[], bytes]:
+    """``read`` with every lone CR made LF in an input whose first ``CR_WINDOW`` bytes (or all of it)
+    hold a CR and no LF (old Mac line endings); otherwise unchanged, so a CR inside a line of an LF
+    or CRLF file stays text. Byte offsets do not move. A live input is held up only while it sends
+    no LF at all."""
+    mode: list = [None]  # None: undecided; True: a CR file; False: any other input
+    held = [b""]  # a CR at the end of a block, until the next byte says whether LF follows
+
+    def decide() -> bytes:
+        pieces, size = [], 0
+        while True:
+            chunk = read()
+            pieces.append(chunk)
+            size += len(chunk)
+            if not chunk or b"\n" in chunk or size >= CR_WINDOW:
+                break
+        data = b"".join(pieces)
+        mode[0] = b"\n" not in data and b"\r" in data
+        return data
+
+    def cr_read() -> bytes:
+        if mode[0] is False:
+            return read()
+        while True:
+            chunk = decide() if mode[0] is None else read()
+            if not mode[0]:
+                return chunk
+            data, held[0] = held[0] + chunk, b""
+            if chunk and data.endswith(b"\r"):
+                data, held[0] = data[:-1], b"\r"
+                if not data:
+                    continue
+            return _LONE_CR.sub(b"\n", data)
+
+    return cr_read
+
+
 def _block_reader(source: int | BinaryIO) -> tuple[Callable[[], bytes], Callable[[], bool]]:
     """(read, pending) for a file descriptor or a binary stream; a stream without a descriptor (an
-    in-memory buffer, an embedding host's sys.stdin, a decompressor) is read to the end as it is."""
+    in-memory buffer, an embedding host's sys.stdin, a decompressor) is read to the end as it is.
+    ``read`` gives UTF-8 (``_wide_reader``) with LF or CRLF line ends (``_cr_reader``)."""
     if isinstance(source, int):
-        return (lambda: os.read(source, READ_SIZE)), (lambda: _pending(source))
-    read = getattr(source, "read1", None) or source.read
-    return (lambda: read(READ_SIZE)), (lambda: True)
+        read, pending = (lambda: os.read(source, READ_SIZE)), (lambda: _pending(source))
+    else:
+        read1 = getattr(source, "read1", None) or source.read
+        read, pending = (lambda: read1(READ_SIZE)), (lambda: True)
+    return _cr_reader(_wide_reader(read)), pending
 
 
 def _blocks(source: int | BinaryIO, on_bytes: Callable[[int], None] | None, wait_for_more: bool) -> Iterator[bytes]:
@@ -156,12 +253,20 @@ def _blocks(source: int | BinaryIO, on_bytes: Callable[[int], None] | None, wait
             on_bytes(len(chunk))
         if not chunk:
             if pieces:
-                yield b"".join(pieces)
+                block, pieces = b"".join(pieces), []
+                yield block
             return
         end = chunk.rfind(b"\n") + 1
         if end:
-            yield b"".join(pieces) + chunk[:end] if pieces else chunk[:end]
+            if pieces:  # one copy of a long line, and its pieces freed before it is handed on
+                pieces.append(chunk[:end])
+                block = b"".join(pieces)
+            else:
+                block = chunk[:end]
             pieces = [chunk[end:]] if end < len(chunk) else []
+            del chunk
+            yield block
+            del block
         else:
             pieces.append(chunk)
         if wait_for_more and not pending():
@@ -180,7 +285,7 @@ def _lines(source: int | BinaryIO, decode: Decoder, keep_ends: bool, on_bytes=No
         if offset == 0 and block.startswith(BOM):
             block, offset = block[len(BOM):], len(BOM)
         try:
-            lines = block.decode("utf-8").split("\n")
+            lines = block.decode("utf-8").split("\n")  # the decoded block itself is dropped at once
         except UnicodeDecodeError:
             lines = None
         if lines is None:
@@ -193,6 +298,7 @@ def _lines(source: int | BinaryIO, decode: Decoder, keep_ends: bool, on_bytes=No
             lines.pop()  # the block ends with a line end
         offset += len(block)
         unfinished = not block.endswith(b"\n")
+        del block  # a long line is held once, as text
         line_no += len(lines)
         for i, line in enumerate(lines):
             if keep_ends:
