@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, nullcontext
 
 from ..data.columns import delimiter_for, open_table, quoting_for
 from ..data.reader import REPLACE_HINT, Decoder, line_batches, line_source
-from ..data.writers import LineFormatter, TableWriter
+from ..data.writers import LineFormatter, TableWriter, check_columns
 from ..scoring.metrics import report
 from ..scoring.report import default_note, describe_columns, evaluate_file, print_report
 from ..scoring.scorer import Scorer, batched
@@ -67,6 +67,7 @@ def classify_table(scorer: Scorer, path: str, out, batch_size: int, *, prob: boo
                            hint=REPLACE_HINT)
         if table is None:
             return 0
+        check_columns(table.header, scorer.labels, 1, prob, path)
         writer = TableWriter(out, scorer.labels, delimiter_for(path, delimiter), prob, quoting_for(path, quoting))
         pending = [writer.header(table.header)] if table.header is not None else []
         for chunk in batched(table.rows, batch_size):

@@ -8,7 +8,6 @@ A thin click layer: options are parsed and conflicts rejected here; each mode is
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from contextlib import contextmanager
 
@@ -19,7 +18,8 @@ from lstmtc import __version__
 from ..data.columns import QUOTINGS
 from ..data.writers import FORMATS, LineFormatter, output_stream
 from ..errors import LstmtcError
-from .options import CONTEXT, model_option, read_options
+from ..files import protected_inputs
+from .options import CONTEXT, model_option, quiet_stdout, read_options, require_stream, run_command
 
 # Chosen by the batch-size x threads sweep in benchmarks (docs/benchmarks.md).
 DEFAULT_BATCH = 64
@@ -160,6 +160,10 @@ def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, t
     if engine == "local" and out_path and out_path != "-" and os.path.isdir(out_path):
         raise click.BadParameter(f"File {click.format_filename(out_path)!r} is a directory.",
                                  param_hint="'-o' / '--output'")
+    if table == "-" or (not table and not eval_path and (not files or "-" in files)):
+        require_stream("stdin", "give FILES (or --csv FILE), or pipe text in")
+    if not out_path or out_path == "-":
+        require_stream("stdout", "give -o FILE")
     from ..classifier import Classifier
     from ..scoring.scorer import Scorer
 
@@ -181,7 +185,7 @@ def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, t
             return
         from .classify import classify_lines, classify_table
 
-        with output_stream(out_path) as out:
+        with protected_inputs(*files, table), output_stream(out_path) as out:
             if table:
                 classify_table(scorer, table, out, batch_size, prob=prob, strict=strict, warn=_warn,
                                progress=_progress_for(quiet), **opts)
@@ -193,7 +197,7 @@ def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, t
     except BrokenPipeError:
         # `| head -1`: the reader is gone, which is not an error. Handled here because click's own
         # handling of EPIPE exits with 1.
-        _quiet_pipe()
+        quiet_stdout()
         sys.exit(0)
 
 
@@ -228,52 +232,8 @@ def _classify_dask(table, out_path, model, precision, prob, opts, batch_size, th
                    f"({summary['seconds']:.1f} s)", err=True)
 
 
-class _Interrupted(BaseException):
-    """Raised by the SIGINT handler of ``run``; not a KeyboardInterrupt, so click neither prints
-    'Aborted!' nor a blank line, and cleanups (temporary output files) still run on the way out."""
-
-
-def _on_sigint(signum, frame):
-    raise _Interrupted()
-
-
 def run() -> None:
-    """Console-script entry: a closed pipe (`| head`) ends quietly with 0, Ctrl-C exits 130, both
-    without a traceback; errors are one 'Error: ...' line."""
-    try:
-        signal.signal(signal.SIGINT, _on_sigint)
-    except ValueError:  # not the main thread
-        pass
-    try:
-        rv = main.main(standalone_mode=False)
-        _flush_stdout()
-    except click.exceptions.Abort as e:
-        if isinstance(e.__cause__, KeyboardInterrupt):
-            _quiet_pipe()
-            sys.exit(130)
-        click.echo("Aborted!", err=True)
-        sys.exit(1)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
-    except (_Interrupted, KeyboardInterrupt):
-        _quiet_pipe()
-        sys.exit(130)
-    except BrokenPipeError:
-        _quiet_pipe()
-        sys.exit(0)
-    sys.exit(rv if isinstance(rv, int) else 0)
-
-
-def _flush_stdout() -> None:
-    # Surface a closed pipe here, inside run's handlers, rather than in the interpreter's final flush.
-    sys.stdout.flush()
-
-
-def _quiet_pipe() -> None:
-    # Python flushes stdout at exit; with the reader gone that flush would raise again.
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except OSError:
-        pass
+    """Console-script entry (``options.run_command``): errors are one 'Error: ...' line, a closed
+    pipe (`| head`) ends quietly with 0, Ctrl-C exits 130 and SIGTERM 143 after the temporary
+    output is removed, never a traceback."""
+    run_command(lambda: main)

@@ -14,7 +14,7 @@ from lstmtc import __version__
 
 from ..data.reader import read_line
 from ..errors import LstmtcError
-from .options import CONTEXT, model_option
+from .options import CONTEXT, model_option, run_command
 
 
 def _word_style(weight: float, top: float) -> str:
@@ -117,12 +117,10 @@ def main(text, model, file_path, line, label, num_features, num_samples, seed, b
         exp = explain(clf, text, label=label, num_features=num_features, num_samples=num_samples, seed=seed,
                       batch_size=batch_size)
         if html_path:
-            from ..files import atomic_write_text
+            from ..files import atomic_write_text, protected_inputs
 
-            try:
+            with protected_inputs(file_path):
                 atomic_write_text(html_path, exp.html())
-            except OSError as e:
-                raise LstmtcError(f"{html_path}: cannot write it ({e.strerror or e})") from None
     except LstmtcError as e:
         raise click.ClickException(str(e)) from None
 
@@ -134,3 +132,8 @@ def main(text, model, file_path, line, label, num_features, num_samples, seed, b
     render(exp, Console(highlight=False))
     if html_path:
         click.echo(f"wrote {html_path}", err=True)
+
+
+def run() -> None:
+    """Console-script entry (``options.run_command``): one-line errors, Ctrl-C 130, SIGTERM 143."""
+    run_command(lambda: main)

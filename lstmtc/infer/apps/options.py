@@ -43,3 +43,98 @@ def read_options(text_column=None, title_column=None, label_column=None, no_head
     if label_names:
         opts["label_names"] = tuple(n.strip() for n in label_names.split(","))
     return {k: v for k, v in opts.items() if v is not None}
+
+
+# ------------------------------------------------------------------------- console-script runner
+
+# Standard streams that were closed when the command started (`<&-`, `>&-`): reopened on
+# /dev/null so no file the command opens can take their descriptor, and named here so a command
+# that needs one says so in one line.
+CLOSED_STREAMS: set[str] = set()
+
+
+def reopen_closed_streams() -> None:
+    import os
+    import sys
+
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        new = os.open(os.devnull, os.O_RDWR)
+        if new != fd:
+            os.dup2(new, fd)
+            os.close(new)
+        setattr(sys, name, open(fd, mode, closefd=False))
+        CLOSED_STREAMS.add(name)
+
+
+def require_stream(name: str, hint: str) -> None:
+    if name in CLOSED_STREAMS:
+        raise click.ClickException(f"{name} is closed; {hint}")
+
+
+def run_command(load, interrupt_note: str | None = None) -> None:
+    """Run a click command as a console script: errors are one 'Error: ...' line (exit 1), a closed
+    pipe (`| head`) ends quietly with 0, Ctrl-C exits 130 and SIGTERM 143 once the cleanups ran, a
+    full disk under stdout is one line; never a traceback. ``load`` returns the command: it runs
+    inside these handlers, so an interrupt during its imports (torch) is handled too."""
+    import sys
+
+    from ..files import WRITE_ERRNOS, Interrupted, install_interrupts
+
+    reopen_closed_streams()
+    install_interrupts()
+    try:
+        rv = load().main(standalone_mode=False)
+        sys.stdout.flush()  # a closed pipe or a full disk surfaces here, not in the interpreter's last flush
+    except click.exceptions.Abort as e:
+        if isinstance(e.__cause__, KeyboardInterrupt):
+            _exit_interrupted(130, interrupt_note)
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    except click.ClickException as e:
+        try:
+            sys.stdout.flush()
+        except OSError:  # the error was stdout's own (a full disk): drop what it still holds
+            quiet_stdout()
+        e.show()
+        sys.exit(e.exit_code)
+    except Interrupted as e:
+        _exit_interrupted(e.exit_code, interrupt_note)
+    except KeyboardInterrupt:
+        _exit_interrupted(130, interrupt_note)
+    except BrokenPipeError:
+        quiet_stdout()
+        sys.exit(0)
+    except OSError as e:
+        if e.errno not in WRITE_ERRNOS:
+            raise
+        click.echo(f"Error: stdout: cannot write it ({e.strerror or e})", err=True)
+        quiet_stdout()
+        sys.exit(1)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _exit_interrupted(code: int, note: str | None):
+    import sys
+
+    if note:
+        click.echo(note, err=True)
+    quiet_stdout()
+    sys.exit(code)
+
+
+def quiet_stdout() -> None:
+    """Point stdout at /dev/null: Python flushes it at exit, and with the reader gone (or the disk
+    full) that flush would fail again."""
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass

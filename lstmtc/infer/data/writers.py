@@ -13,14 +13,13 @@ import io
 import json
 import sys
 from collections.abc import Sequence
-from contextlib import ExitStack, contextmanager
-from pathlib import Path
+from contextlib import contextmanager
 
 import numpy as np
 
 from ..classifier import top_labels
 from ..errors import DataError
-from ..files import atomic_path
+from ..files import atomic_open, writing
 
 FORMATS = ("text", "tsv", "jsonl", "csv")
 PROB_DIGITS = 6  # probability columns of tables
@@ -124,20 +123,24 @@ class TableWriter:
 
 @contextmanager
 def output_stream(out: str | None, encoding: str = "utf-8"):
-    """stdout, or a temporary file renamed over ``out`` only on success (on failure an existing
-    ``out`` is left as it was)."""
+    """stdout, or ``out`` written by ``files.atomic_path``: a temporary file renamed over it only on
+    success (on failure an existing ``out`` is left as it was), a device or FIFO written through.
+    Errors of writing are one-line ``OutputError``s naming ``out``."""
     if out is None or out == "-":
-        yield sys.stdout
+        with writing("stdout"):
+            yield sys.stdout
         return
-    path = Path(out)
-    if not path.parent.is_dir():
-        raise DataError(f"{out}: directory {path.parent} does not exist")
-    if path.is_dir():
-        raise DataError(f"{out}: is a directory; give a file name to write to")
-    with ExitStack() as stack:
-        try:
-            tmp = stack.enter_context(atomic_path(path))
-        except OSError as e:
-            raise DataError(f"{out}: cannot create a file beside it ({e.strerror})") from None
-        with open(tmp, "w", encoding=encoding, newline="") as f:
-            yield f
+    with atomic_open(out, "w", encoding=encoding, newline="") as f:
+        yield f
+
+
+def check_columns(header: Sequence[str] | None, labels: Sequence[str], k: int = 1, prob: bool = False,
+                  where: str = "the input") -> None:
+    """Refuse a table whose header already has a column the output would add (``label``,
+    ``prob_<class>``): the scored table would hold two columns of that name."""
+    if header is None:
+        return
+    taken = sorted(set(header) & set(prediction_columns(labels, k, prob)))
+    if taken:
+        raise DataError(f"{where} already has the column{'s' * (len(taken) > 1)} {', '.join(taken)} that scoring "
+                        "adds; rename or drop it first (or score a copy without it)")

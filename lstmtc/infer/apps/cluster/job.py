@@ -25,9 +25,9 @@ from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from ...data.writers import TableWriter, format_prob, prediction_columns
+from ...data.writers import TableWriter, check_columns, format_prob, prediction_columns
 from ...errors import DataError, LstmtcError
-from ...files import atomic_directory, atomic_path
+from ...files import atomic_directory, atomic_path, protected_inputs, resolve_directory
 from . import deps
 from .models import bundle_ref
 from .scoring import DEFAULT_BATCH, score_partitions
@@ -73,9 +73,7 @@ def check_output_dir(out: str | os.PathLike) -> Path:
         if any(p.iterdir()) and not _looks_like_output(p):
             raise DataError(f"{out}: directory is not empty and is not an earlier lstmtc output (no {SUCCESS}); "
                             "give a new or empty directory")
-    elif not p.parent.is_dir():
-        raise DataError(f"{out}: directory {p.parent} does not exist")
-    return p
+    return resolve_directory(p)
 
 
 # --------------------------------------------------------------------------------- clusters
@@ -141,12 +139,13 @@ def score_files(pattern: str, out: str | os.PathLike, bundle: str | os.PathLike 
     extra = prediction_columns(ref.labels, 1, prob)
     table = read_table(pattern, text_column, title_column, header, delimiter, strict, storage_options,
                        reserved=extra, quoting=quoting)
+    check_columns(table.header, ref.labels, 1, prob, table.paths[0])
     if fmt == "parquet" and table.header is not None and table.names != table.header:
         raise DataError(f"{table.paths[0]}: Parquet needs unique, non-empty column names and the header has "
                         f"duplicates, blanks or one of {', '.join(extra)}; use --format csv or rename the column")
     header_out = (table.header + extra) if table.header is not None else False
     run_id = uuid.uuid4().hex
-    with atomic_directory(target) as tmp:
+    with protected_inputs(*table.paths), atomic_directory(target) as tmp:
         with (_existing(client) if client is not None else cluster_client(scheduler, workers)) as c:
             t0 = time.perf_counter()
             ddf = read_csv(table, run_id)
