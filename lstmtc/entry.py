@@ -6,6 +6,7 @@ on a torch-free install the verb must say which extra to install, in one line, n
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import sys
 
@@ -18,22 +19,25 @@ def _require(extra: str, *modules: str) -> None:
         sys.exit(1)
 
 
-def train() -> None:
-    _require("train", "torch")
-    from lstmtc.train.cli import main
+def _run(extra: str, modules: tuple[str, ...], command: str) -> None:
+    """Check the extra, then run the command through the shared console-script runner (one-line
+    errors; Ctrl-C 130 and SIGTERM 143, also while torch is being imported)."""
+    _require(extra, *modules)
+    from lstmtc.infer.apps.options import run_command
 
-    main()
+    def load():
+        return importlib.import_module(command).main
+
+    run_command(load, interrupt_note="interrupted")
+
+
+def train() -> None:
+    _run("train", ("torch",), "lstmtc.train.cli")
 
 
 def evaluate() -> None:
-    _require("train", "torch", "matplotlib")
-    from lstmtc.train.evaluate_cli import main
-
-    main()
+    _run("train", ("torch", "matplotlib"), "lstmtc.train.evaluate_cli")
 
 
 def export() -> None:
-    _require("train", "torch", "onnx")
-    from lstmtc.export.cli import main
-
-    main()
+    _run("train", ("torch", "onnx"), "lstmtc.export.cli")

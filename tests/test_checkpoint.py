@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from lstmtc.infer.errors import CheckpointError
+from lstmtc.infer.files import OutputError
 from lstmtc.train import checkpoint as ckmod
 from lstmtc.train import load_model, read_checkpoint
 from lstmtc.train.checkpoint import (
@@ -165,8 +166,9 @@ def test_failed_save_keeps_previous_checkpoint(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(ckmod.torch, "save", partial_save)
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError) as e:  # a full disk is a one-line error naming the file
         save_checkpoint(path, {"epoch": 2, "w": torch.zeros(10)})
+    assert str(e.value) == f"{path}: cannot write it (No space left on device)"
     monkeypatch.undo()
     data = read_checkpoint(path)
     assert data["epoch"] == 1

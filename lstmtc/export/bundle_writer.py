@@ -14,7 +14,7 @@ from lstmtc.infer.bundle import MODEL_FILES, VOCAB, Manifest, file_digests
 from lstmtc.infer.classifier import open_session
 from lstmtc.infer.data import read_labelled
 from lstmtc.infer.errors import LstmtcError
-from lstmtc.infer.files import atomic_directory
+from lstmtc.infer.files import atomic_directory, file_in_the_way
 from lstmtc.train.checkpoint import Checkpoint
 
 from .onnx_export import convert_fp16, export_onnx, quantize_int8
@@ -46,7 +46,7 @@ def _prepare_out(out: Path, force: bool) -> None:
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        blocker = next((p for p in (parent, *parent.parents) if p.exists() and not p.is_dir()), parent)
+        blocker = parent if parent.exists() else file_in_the_way(parent) or parent
         raise ExportError(f"cannot create {out}: {blocker} is a file, not a directory") from None
     except OSError as e:
         raise ExportError(f"cannot create {parent}: {e.strerror or e}") from None
@@ -70,7 +70,7 @@ def export_bundle(ckpt_path, out_dir, *, force: bool = False, validate: bool = T
 
         model, pipeline = prune_vocab(model, pipeline, max_vocab)
 
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, replace=force, exists_hint="pass --force to replace it") as tmp:
         export_onnx(model, tmp / MODEL_FILES["fp32"], seq_len=pipeline.max_tokens)
         pipeline.vocab.save(tmp / VOCAB)
         fp32 = open_session(tmp / MODEL_FILES["fp32"])

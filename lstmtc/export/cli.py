@@ -9,6 +9,7 @@ import click
 from lstmtc import __version__
 from lstmtc.infer.apps.options import CONTEXT, data_options, read_options
 from lstmtc.infer.errors import LstmtcError
+from lstmtc.infer.files import protected_inputs
 
 
 def _human(n: int) -> str:
@@ -57,10 +58,11 @@ def main(checkpoint, out_dir, force, no_validate, quantize, fp16, default_precis
         raise click.UsageError(f"--default-precision {default_precision} needs that model: add "
                                + ("--quantize int8" if default_precision == "int8" else "--fp16"))
     try:
-        result = export_bundle(ckpt, out, force=force, validate=not no_validate, precisions=precisions,
-                               data=data, default_precision=default_precision, max_vocab=max_vocab,
-                               read_options=read_options(text_column, title_column, label_column, no_header,
-                                                         delimiter))
+        with protected_inputs(checkpoint, data):
+            result = export_bundle(ckpt, out, force=force, validate=not no_validate, precisions=precisions,
+                                   data=data, default_precision=default_precision, max_vocab=max_vocab,
+                                   read_options=read_options(text_column, title_column, label_column, no_header,
+                                                             delimiter))
     except LstmtcError as e:
         raise click.ClickException(str(e)) from None
     if result.validation:

@@ -36,8 +36,9 @@ from pathlib import Path
 from .errors import LstmtcError
 
 
-class OutputError(LstmtcError):
-    """An output cannot be written where it was asked for; the message names the path."""
+class OutputError(LstmtcError, OSError):
+    """An output cannot be written where it was asked for; the message names the path. Also an
+    OSError, so callers that caught the OS's own error keep working."""
 
 
 class Interrupted(BaseException):
@@ -115,9 +116,9 @@ def _through_proc(path: Path) -> bool:
     return False
 
 
-def _blocker(path: Path) -> Path | None:
-    """The first ancestor of ``path`` that exists and is not a directory."""
-    for parent in reversed(path.parents):
+def file_in_the_way(path: str | os.PathLike) -> Path | None:
+    """The first ancestor of ``path`` that exists and is not a directory (so ``path`` cannot be made)."""
+    for parent in reversed(Path(path).parents):
         if parent.exists() and not parent.is_dir():
             return parent
     return None
@@ -132,7 +133,7 @@ def check_parent(path: Path, shown) -> None:
     parent = path.parent
     if parent.is_dir():
         return
-    blocker = _blocker(path)
+    blocker = file_in_the_way(path)
     if blocker is not None:
         raise OutputError(f"{shown}: {blocker} is a file, not a directory")
     raise OutputError(f"{shown}: directory {parent} does not exist")
@@ -258,7 +259,7 @@ def replace_directory(tmp: str | os.PathLike, target: str | os.PathLike, replace
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp creates 0700
     for _ in range(5):  # a concurrent replacing run can put a new target in place between the steps
         try:
-            os.rename(tmp, target)  # replaces an empty directory, never a non-empty one or a file
+            os.replace(tmp, target)  # replaces an empty directory, never a non-empty one or a file
             return
         except OSError as e:
             if not _is_taken(e):
@@ -268,13 +269,13 @@ def replace_directory(tmp: str | os.PathLike, target: str | os.PathLike, replace
                 raise OutputError(f"{target} already exists{hint}") from None
         old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
         try:
-            os.rename(target, old)
+            os.replace(target, old)
         except FileNotFoundError:
             continue
         try:
-            os.rename(tmp, target)
+            os.replace(tmp, target)
         except OSError:
-            os.rename(old, target)  # put the previous one back, and try again
+            os.replace(old, target)  # put the previous one back, and try again
             continue
         shutil.rmtree(old, ignore_errors=True)
         return

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import pickle
 import zipfile
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,7 @@ import torch
 from lstmtc import __version__
 from lstmtc.infer.bundle import training_columns
 from lstmtc.infer.errors import CheckpointError, VocabError
-from lstmtc.infer.files import atomic_path
+from lstmtc.infer.files import OutputError, atomic_path
 from lstmtc.infer.labels import LabelSet
 from lstmtc.infer.vectorize import TextPipeline
 from lstmtc.infer.vocab import Vocab
@@ -41,9 +42,32 @@ BEST = "best.pt"
 
 def save_checkpoint(path: str | os.PathLike, payload: dict) -> None:
     """Write atomically: a run killed mid-write leaves the previous file untouched."""
-    payload = {"format": FORMAT, "version": VERSION, "lstmtc_version": __version__, **payload}
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    save_checkpoints(Path(path).parent, {Path(path).name: payload})
+
+
+def save_checkpoints(directory: str | os.PathLike, files: dict[str, dict]) -> None:
+    """Write several checkpoints (name -> payload) as one step: every file is written in full under
+    a temporary name before any is renamed, so a failure (a full disk, an interrupt) leaves the
+    previous set complete and raises a one-line ``OutputError``."""
+    with ExitStack() as stack:
+        for name, payload in files.items():
+            path = Path(directory) / name
+            tmp = stack.enter_context(atomic_path(path))
+            payload = {"format": FORMAT, "version": VERSION, "lstmtc_version": __version__, **payload}
+            try:
+                torch.save(payload, tmp)
+            except RuntimeError as e:  # torch reports a failed write (a full disk) as a RuntimeError
+                raise OutputError(f"{path}: cannot write the checkpoint ({_write_failure(tmp, e)})") from None
+
+
+def _write_failure(path: Path, error: RuntimeError) -> str:
+    try:
+        if os.statvfs(path.parent).f_bavail * os.statvfs(path.parent).f_frsize < (1 << 20):
+            return "No space left on device"
+    except OSError:
+        pass
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return first[:160]
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:

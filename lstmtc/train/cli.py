@@ -10,6 +10,7 @@ import click
 from lstmtc import __version__
 from lstmtc.infer.apps.options import CONTEXT, data_options, quoting_option, read_options
 from lstmtc.infer.errors import LstmtcError
+from lstmtc.infer.files import Interrupted, protected_inputs
 from lstmtc.infer.text import TOKENIZERS
 
 from .config import (
@@ -151,49 +152,51 @@ def main(train_path, valid_path, test_path, out_dir, resume_dir, preset, threads
     given = {name: value for name, value in options.items()
              if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
     try:
-        if resume_dir:
-            cfg, model_args, state = loop.resume_config(resume_dir)
-            saved_opts = state.get("read_options") or {}
-            asked = read_options(**{k: given.get(k) for k in DATA_OPTIONS})
-            conflicts = [_flag(ctx, k) for k in given if k not in DATA_OPTIONS + RESUME_FREE]
-            conflicts += [_flag(ctx, k if k != "header" else "no_header") for k, v in asked.items()
-                          if _same(saved_opts.get(k)) != _same(v)]
-            if preset:
-                conflicts.insert(0, "--preset")
-            if out_dir and Path(out_dir).resolve() != Path(resume_dir).resolve():
-                conflicts.append("--out")
-            if conflicts:
-                raise click.UsageError(f"--resume takes its settings from the run; drop {', '.join(conflicts)}")
-            if "epochs" in given:
-                cfg.epochs = given["epochs"]
-            cfg.device = device
-            train_path = train_path or state.get("train_file")
-            payload = loop.train(train_path, resume_dir, cfg, model_args, state.get("valid_file"), saved_opts,
-                                 resume=True)
-            out_dir = resume_dir
-        else:
-            if not train_path:
-                raise click.UsageError("--train FILE is required (or --resume DIR)")
-            if not out_dir:
-                raise click.UsageError("--out DIR is required (or --resume DIR)")
-            if options["embeddings"] and options["embed_dim"]:
-                raise click.UsageError("--embed-dim conflicts with --embeddings: the vectors set the embedding size")
-            cfg, model_args = resolve_settings(preset, options, device)
-            opts = read_options(**{k: options[k] for k in DATA_OPTIONS})
-            payload = loop.train(train_path, out_dir, cfg, model_args, valid_path, opts)
-        if test_path:
-            from .evaluate import evaluate_model, report
+        with protected_inputs(train_path, valid_path, test_path):
+            if resume_dir:
+                cfg, model_args, state = loop.resume_config(resume_dir)
+                saved_opts = state.get("read_options") or {}
+                asked = read_options(**{k: given.get(k) for k in DATA_OPTIONS})
+                conflicts = [_flag(ctx, k) for k in given if k not in DATA_OPTIONS + RESUME_FREE]
+                conflicts += [_flag(ctx, k if k != "header" else "no_header") for k, v in asked.items()
+                              if _same(saved_opts.get(k)) != _same(v)]
+                if preset:
+                    conflicts.insert(0, "--preset")
+                if out_dir and Path(out_dir).resolve() != Path(resume_dir).resolve():
+                    conflicts.append("--out")
+                if conflicts:
+                    raise click.UsageError(f"--resume takes its settings from the run; drop {', '.join(conflicts)}")
+                if "epochs" in given:
+                    cfg.epochs = given["epochs"]
+                cfg.device = device
+                train_path = train_path or state.get("train_file")
+                payload = loop.train(train_path, resume_dir, cfg, model_args, state.get("valid_file"), saved_opts,
+                                     resume=True)
+                out_dir = resume_dir
+            else:
+                if not train_path:
+                    raise click.UsageError("--train FILE is required (or --resume DIR)")
+                if not out_dir:
+                    raise click.UsageError("--out DIR is required (or --resume DIR)")
+                if options["embeddings"] and options["embed_dim"]:
+                    raise click.UsageError("--embed-dim conflicts with --embeddings: the vectors set the "
+                                           "embedding size")
+                cfg, model_args = resolve_settings(preset, options, device)
+                opts = read_options(**{k: options[k] for k in DATA_OPTIONS})
+                payload = loop.train(train_path, out_dir, cfg, model_args, valid_path, opts)
+            if test_path:
+                from .evaluate import evaluate_model, report
 
-            result = evaluate_model(out_dir, test_path, payload.get("read_options") or {})
-            try:
-                report(result, out_dir=f"{out_dir}/eval")
-            except OSError as e:
-                raise click.ClickException(f"cannot write the evaluation report to {out_dir}/eval: {e}") from None
+                result = evaluate_model(out_dir, test_path, payload.get("read_options") or {})
+                try:
+                    report(result, out_dir=f"{out_dir}/eval")
+                except OSError as e:
+                    raise click.ClickException(f"cannot write the evaluation report to {out_dir}/eval: {e}") from None
     except LstmtcError as e:
         raise click.ClickException(str(e)) from None
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted) as e:
         click.echo(f"interrupted; continue with: lstmtc-train --resume {resume_dir or out_dir}", err=True)
-        raise SystemExit(130) from None
+        raise SystemExit(getattr(e, "exit_code", 130)) from None
 
 
 def _flag(ctx, name: str) -> str:

@@ -7,6 +7,7 @@ import click
 from lstmtc import __version__
 from lstmtc.infer.apps.options import data_options, quoting_option, read_options
 from lstmtc.infer.errors import LstmtcError
+from lstmtc.infer.files import protected_inputs
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,12 +31,12 @@ def main(model, data, out_dir, text_column, title_column, label_column, no_heade
     from .evaluate import evaluate_model, report
 
     try:
-        result = evaluate_model(model, data, read_options(text_column, title_column, label_column, no_header,
-                                                          delimiter, quoting=quoting))
+        with protected_inputs(model, data):
+            result = evaluate_model(model, data, read_options(text_column, title_column, label_column, no_header,
+                                                              delimiter, quoting=quoting))
+            report(result, out_dir)
     except LstmtcError as e:
         raise click.ClickException(str(e)) from None
-    try:
-        report(result, out_dir)
     except OSError as e:
         where = e.filename or out_dir
         raise click.ClickException(f"cannot write the report to {where}: {e.strerror or e}") from None

@@ -14,12 +14,13 @@ import torch
 from torch import nn
 
 from lstmtc.infer.errors import CheckpointError
+from lstmtc.infer.files import file_in_the_way
 from lstmtc.infer.files import sha256_file as file_sha256
 from lstmtc.infer.scoring.metrics import report as metrics_report
 from lstmtc.infer.vocab import Vocab
 
 from . import runrecord
-from .checkpoint import BEST, LAST, read_checkpoint, save_checkpoint
+from .checkpoint import BEST, LAST, read_checkpoint, save_checkpoints
 from .config import CLASS_WEIGHTS, OPTIMIZERS, PRECISIONS, SCHEDULES, SELECTS, SPLITS, TrainConfig
 from .model import LSTMClassifier, ModelConfig
 from .prepare import TrainError, prepare, summary_lines
@@ -173,8 +174,7 @@ def train(
             raise TrainError(f"{train_path}: the training file changed since {out / LAST} was written; cannot resume")
         vocab = Vocab.from_dict(state["vocab"])
     else:
-        if (out / LAST).exists():
-            raise TrainError(f"{out} already holds a run; use --resume {out} to continue it or choose another --out")
+        check_new_run_dir(out)
         vocab = None
         if cfg.embeddings:
             from .embeddings import load_vectors
@@ -312,10 +312,11 @@ def train(
             "epoch": epoch,
             "history": history,
         }
+        files = {LAST: payload}
         if runrecord.score(entry, cfg.select) > best:
             best = runrecord.score(entry, cfg.select)
-            save_checkpoint(out / BEST, {**payload, "optimizer": None, "rng": None})
-        save_checkpoint(out / LAST, payload)
+            files[BEST] = {**payload, "optimizer": None, "rng": None}
+        save_checkpoints(out, files)  # both or neither: a failed write keeps the previous pair
         runrecord.write_history(out, history, cfg.select)
         if stopped_early(history, cfg):
             log(f"stopping early: no better validation {cfg.select} for {cfg.patience} epochs")
@@ -326,6 +327,25 @@ def train(
     if "valid_recall" in final:
         log(recall_line(final["valid_recall"], labels.names))
     return payload
+
+
+def check_new_run_dir(out: Path) -> None:
+    """A new run's directory: creatable, and holding none of the files a run writes (they would be
+    replaced), so a run never overwrites a file it did not write."""
+    if (out / LAST).exists():
+        raise TrainError(f"{out} already holds a run; use --resume {out} to continue it or choose another --out")
+    if out.exists() and not out.is_dir():
+        raise TrainError(f"--out {out}: is a file, not a directory")
+    blocker = file_in_the_way(out)
+    if blocker is not None:
+        raise TrainError(f"--out {out}: {blocker} is a file, not a directory")
+    taken = [name for name in RUN_FILES if (out / name).exists() or (out / name).is_symlink()]
+    if taken:
+        raise TrainError(f"--out {out}: already holds {', '.join(taken)} (not written by this run); choose a new "
+                         "directory or remove them")
+
+
+RUN_FILES = (BEST, LAST, runrecord.CONFIG, runrecord.DATA, runrecord.HISTORY, runrecord.CURVES)
 
 
 def stopped_early(history: list[dict], cfg: TrainConfig) -> bool:
