@@ -3,13 +3,20 @@ and ``bundle.json``. This module is the bundle format: its manifest's schema (``
 writer (``Manifest.write``, used by lstmtc-export) and the reader (``load_bundle``), side by side.
 
 ``bundle.json`` names every file with its SHA-256, so a model paired with the wrong vocabulary
-(or a truncated copy) is refused before anything is scored.
+(or a truncated copy) is refused before anything is scored. What is not listed is not used: every
+file a model references (ONNX external data) must be listed, hence hash-checked, or the bundle is
+refused (``external_files``). ``bundle.json`` itself is read only as a regular file of at most
+``MAX_MANIFEST_BYTES``, and its values are bounded (``max_tokens``, control characters in class
+names). What can only be checked against the model (input and output names, types, the number of
+classes, the vocabulary against the embedding rows) is checked when a session is opened
+(``classifier.check_session``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +36,12 @@ MODEL_FILES = {"fp32": "model.onnx", "int8": "model.int8.onnx", "fp16": "model.f
 # training command named them (null: detected). Bundles without it (older ones) read as all null.
 COLUMN_ROLES = ("text", "title", "label")
 INPUT = {"name": "input_ids", "dtype": "int64", "shape": ["batch", "sequence"]}
+OUTPUT_NAME = "logits"
+# bundle.json holds names, digests and a training summary: kilobytes. A larger one is not ours.
+MAX_MANIFEST_BYTES = 16 << 20
+# Tokens per document a bundle may ask for: far beyond any trained model (8..256 by default), and
+# small enough that a batch of documents of this length fits in memory.
+MAX_TOKENS = 1 << 16
 
 
 def training_columns(read_options: dict | None) -> dict[str, str | None]:
@@ -98,6 +111,8 @@ class Manifest:
         labels = _require(data, "labels", list, where)
         values = data.get("label_values", labels)
         max_tokens = _require(data, "max_tokens", int, where)
+        if type(max_tokens) is not int or not 1 <= max_tokens <= MAX_TOKENS:
+            raise BundleError(f"{where}: max_tokens {max_tokens!r} is not a number of tokens from 1 to {MAX_TOKENS}")
         padding_side = _require(data, "padding_side", str, where)
         tokenizer = _require(data, "tokenizer", str, where)
         if not all(isinstance(x, str) for x in labels):
@@ -154,6 +169,140 @@ class Bundle:
         return {role: found.get(role) for role in COLUMN_ROLES}
 
 
+# --------------------------------------------------------------------------- ONNX external data
+# The few fields of onnx.proto that can hold a tensor, read from the wire format (field number:
+# what it holds), so that the torch- and onnx-free runtime can list the files a model references.
+_MODEL_GRAPH, _MODEL_FUNCTIONS = 7, 25
+_GRAPH_NODES, _GRAPH_INITIALIZERS, _GRAPH_SPARSE = 1, 5, 15
+_FUNCTION_NODES = 7
+_NODE_ATTRIBUTES = 5
+_ATTR_TENSOR, _ATTR_GRAPH, _ATTR_TENSORS, _ATTR_GRAPHS, _ATTR_SPARSE, _ATTR_SPARSES = 5, 6, 10, 11, 22, 23
+_SPARSE_VALUES, _SPARSE_INDICES = 1, 2
+_TENSOR_EXTERNAL = 13  # repeated StringStringEntryProto {1: key, 2: value}
+
+
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if i >= len(buf) or shift > 63:
+            raise ValueError("truncated varint")
+        b = buf[i]
+        value |= (b & 0x7F) << shift
+        i += 1
+        if b < 0x80:
+            return value, i
+        shift += 7
+
+
+def _fields(buf: bytes) -> list[tuple[int, bytes]]:
+    """(field number, bytes) of the length-delimited fields of one protobuf message; other wire
+    types are skipped."""
+    out, i = [], 0
+    while i < len(buf):
+        key, i = _varint(buf, i)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            _, i = _varint(buf, i)
+        elif wire == 1:
+            i += 8
+        elif wire == 5:
+            i += 4
+        elif wire == 2:
+            size, i = _varint(buf, i)
+            if i + size > len(buf):
+                raise ValueError("truncated field")
+            out.append((number, buf[i:i + size]))
+            i += size
+        else:
+            raise ValueError(f"unsupported wire type {wire}")
+    if i != len(buf):
+        raise ValueError("truncated message")
+    return out
+
+
+def _tensor_locations(tensor: bytes, found: set[str]) -> None:
+    for number, entry in _fields(tensor):
+        if number == _TENSOR_EXTERNAL:
+            kv = dict(_fields(entry))
+            if kv.get(1) == b"location":
+                found.add(kv.get(2, b"").decode("utf-8", "replace"))
+
+
+def _graph_locations(graph: bytes, found: set[str]) -> None:
+    for number, value in _fields(graph):
+        if number == _GRAPH_INITIALIZERS:
+            _tensor_locations(value, found)
+        elif number == _GRAPH_SPARSE:
+            for n, t in _fields(value):
+                if n in (_SPARSE_VALUES, _SPARSE_INDICES):
+                    _tensor_locations(t, found)
+        elif number == _GRAPH_NODES:
+            _node_locations(value, found)
+
+
+def _node_locations(node: bytes, found: set[str]) -> None:
+    for number, attr in _fields(node):
+        if number != _NODE_ATTRIBUTES:
+            continue
+        for n, value in _fields(attr):
+            if n in (_ATTR_TENSOR, _ATTR_TENSORS):
+                _tensor_locations(value, found)
+            elif n in (_ATTR_GRAPH, _ATTR_GRAPHS):
+                _graph_locations(value, found)
+            elif n in (_ATTR_SPARSE, _ATTR_SPARSES):
+                for m, t in _fields(value):
+                    if m in (_SPARSE_VALUES, _SPARSE_INDICES):
+                        _tensor_locations(t, found)
+
+
+def external_files(model: bytes) -> set[str]:
+    """The external-data locations an ONNX model (its bytes) references: from initializers, sparse
+    initializers, node attributes and subgraphs, and functions. ValueError: not a protobuf."""
+    found: set[str] = set()
+    for number, value in _fields(model):
+        if number == _MODEL_GRAPH:
+            _graph_locations(value, found)
+        elif number == _MODEL_FUNCTIONS:
+            for n, node in _fields(value):
+                if n == _FUNCTION_NODES:
+                    _node_locations(node, found)
+    return found
+
+
+def _check_external(root: Path, name: str, listed: dict[str, str]) -> None:
+    try:
+        locations = external_files((root / name).read_bytes())
+    except ValueError as e:
+        raise BundleError(f"{root / name}: onnxruntime cannot load this model (not an ONNX protobuf: {e})") from None
+    for location in sorted(locations):
+        if location not in listed:
+            raise BundleError(f"{root}: {name} reads weights from {location!r}, which {MANIFEST} does not list "
+                              "(an unlisted file is not hash-checked); re-export the model")
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_manifest_bytes(mpath: Path) -> bytes:
+    """bundle.json's bytes, read only from a regular file of at most MAX_MANIFEST_BYTES (a symlink to
+    /dev/zero or a FIFO is refused, not read until memory runs out or forever)."""
+    fd = os.open(mpath, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise BundleError(f"{mpath}: not a regular file; a bundle's {MANIFEST} is a JSON file")
+        if st.st_size > MAX_MANIFEST_BYTES:
+            raise BundleError(f"{mpath}: {st.st_size} bytes, more than a bundle manifest holds "
+                              f"({MAX_MANIFEST_BYTES} at most)")
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read(MAX_MANIFEST_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise BundleError(f"{mpath}: grew past {MAX_MANIFEST_BYTES} bytes while it was read")
+    return data
+
+
 def load_bundle(path: str | os.PathLike, verify: bool = True) -> Bundle:
     """Read and validate a bundle directory; with ``verify`` check every file's SHA-256."""
     root = Path(path)
@@ -163,10 +312,12 @@ def load_bundle(path: str | os.PathLike, verify: bool = True) -> Bundle:
         raise BundleError(f"{root}: a model bundle is a directory (made by lstmtc-export), not a file")
     mpath = root / MANIFEST
     try:
-        raw = json.loads(mpath.read_text(encoding="utf-8"))
+        raw = json.loads(read_manifest_bytes(mpath).decode("utf-8"))
     except FileNotFoundError:
         raise BundleError(f"{root}: not a model bundle ({MANIFEST} is missing); make one with lstmtc-export") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except OSError as e:
+        raise BundleError(f"{mpath}: cannot read it ({e.strerror or e})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise BundleError(f"{mpath}: not valid JSON ({e})") from None
     manifest = Manifest.from_dict(raw, str(mpath))
     for name, digest in manifest.files.items():
@@ -178,6 +329,8 @@ def load_bundle(path: str | os.PathLike, verify: bool = True) -> Bundle:
                 f"{fpath}: SHA-256 does not match {MANIFEST}; the file was changed or comes from another "
                 "bundle — re-export the model instead of mixing files"
             )
+    for name in sorted(set(manifest.models.values())):
+        _check_external(root, name, manifest.files)
     try:
         vocab = Vocab.load(root / VOCAB)
         labelset = LabelSet(tuple(manifest.labels), tuple(manifest.label_values))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
-from .bundle import Bundle, load_bundle
+from .bundle import INPUT, OUTPUT_NAME, Bundle, load_bundle
 from .errors import BundleError
 
 
@@ -54,13 +55,63 @@ def open_session(path: str | os.PathLike, threads: int | None = None):
         raise BundleError(f"{path}: onnxruntime cannot load this model ({first})") from None
 
 
+def _describe(arg) -> str:
+    return f"{arg.name} {arg.type} {list(arg.shape)}"
+
+
+def check_session(bundle: Bundle, session, model_path) -> None:
+    """Check what bundle.json says against the model onnxruntime loaded, so that a bundle that does
+    not fit its model is refused at load with one line, not discovered by some text later: one input
+    ``input_ids`` (int64, rank 2, its sequence length max_tokens if fixed), the first output
+    ``logits`` (float, rank 2) with one column per class, and every vocabulary id inside the
+    embedding. The last two are checked by running the model once on the largest id (int8 and fp16
+    models store the embedding differently, and onnx, the package that could read it, is not a
+    dependency of the runtime); onnxruntime's Gather refuses an id past the embedding's rows."""
+    where = f"{bundle.path}: {Path(model_path).name}"
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    ok_input = (len(inputs) == 1 and inputs[0].name == INPUT["name"] and inputs[0].type == "tensor(int64)"
+                and len(inputs[0].shape) == 2)
+    if not ok_input:
+        found = ", ".join(_describe(i) for i in inputs) or "none"
+        raise BundleError(f"{where}: the model's input is {found}; a bundle's model takes one input_ids "
+                          "tensor(int64) [batch, sequence]")
+    out0 = outputs[0] if outputs else None
+    if out0 is None or out0.name != OUTPUT_NAME or out0.type != "tensor(float)" or len(out0.shape) != 2:
+        found = ", ".join(_describe(o) for o in outputs) or "none"
+        raise BundleError(f"{where}: the model's output is {found}; a bundle's model gives logits "
+                          "tensor(float) [batch, classes]")
+    pipe, n_labels = bundle.pipeline, len(bundle.labelset)
+    length = inputs[0].shape[1]
+    if isinstance(length, int) and length != pipe.max_tokens:
+        raise BundleError(f"{where}: the model takes {length} tokens per document, bundle.json says "
+                          f"max_tokens {pipe.max_tokens}")
+    width = outputs[0].shape[1]
+    if isinstance(width, int) and width != n_labels:
+        raise BundleError(f"{where}: the model gives {width} class scores, bundle.json names {n_labels} "
+                          "classes; re-export the model")
+    probe = np.full((1, length if isinstance(length, int) else min(pipe.max_tokens, 4)), pipe.vocab.pad_index,
+                    dtype=np.int64)
+    probe[0, 0] = len(pipe.vocab) - 1
+    try:
+        out = session.run(None, {INPUT["name"]: probe})[0]
+    except Exception as e:  # onnxruntime's own exception types
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise BundleError(f"{where}: the model fails on the vocabulary's largest id {len(pipe.vocab) - 1} "
+                          f"(vocab.json has {len(pipe.vocab)} tokens; more than the embedding's rows?): "
+                          f"{first[:200]}") from None
+    if out.shape != (1, n_labels):
+        raise BundleError(f"{where}: the model gives {out.shape[-1]} class scores, bundle.json names {n_labels} "
+                          "classes; re-export the model")
+
+
 class Classifier:
     def __init__(self, bundle: Bundle, precision: str | None = None, threads: int | None = None):
         self.bundle = bundle
         self.pipeline = bundle.pipeline
         self.model_path = bundle.model_path(precision)
         self.session = open_session(self.model_path, threads)
-        self._input = self.session.get_inputs()[0].name
+        check_session(bundle, self.session, self.model_path)
+        self._input = INPUT["name"]
 
     @classmethod
     def load(cls, bundle: str | os.PathLike | None = None, precision: str | None = None,
