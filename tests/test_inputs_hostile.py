@@ -161,3 +161,19 @@ def test_a_huge_line_is_read_once_and_scored_by_its_prefix(tmp_path, tiny_classi
     scored = Scorer(tiny_classifier).score(got)
     ref = tiny_classifier.predict_proba(["stocks rose " * tiny_classifier.pipeline.max_tokens])
     assert scored.probs.shape[0] == 3 and abs(scored.probs[1] - ref[0]).max() < 1e-6
+
+
+@pytest.mark.parametrize("read_size", [1, 7, 1 << 16])
+def test_long_line_path_reads_what_the_block_path_reads(tmp_path, monkeypatch, read_size):
+    # BIG_BLOCK 0: every block takes the long-line path (decoded line by line from the bytes)
+    data = (b"\xef\xbb\xbfbom\r\ncrlf\r\n\nbad \xff byte\n" + "caf\u00e9 \u65e5\n".encode() * 20 + b'x,"a\nb"\nlast\r')
+    path = tmp_path / "in.csv"
+    path.write_bytes(data)
+    monkeypatch.setattr(reader, "READ_SIZE", read_size)
+    want_lines = _lines(path, strict=False)
+    want_rows = list(reader.records(str(path), strict=False))
+    monkeypatch.setattr(reader, "BIG_BLOCK", 0)
+    assert _lines(path, strict=False) == want_lines
+    assert list(reader.records(str(path), strict=False)) == want_rows
+    with pytest.raises(DataError, match=r"in.csv:4: not valid UTF-8 \(invalid start byte at byte 19\)"):
+        _lines(path)

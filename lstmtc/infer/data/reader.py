@@ -40,6 +40,7 @@ from typing import BinaryIO
 from ..errors import DataError, reading
 
 READ_SIZE = 1 << 16
+BIG_BLOCK = 1 << 20  # a block longer than this (a long line) is decoded line by line, without a block-wide copy
 BOM = b"\xef\xbb\xbf"
 # Byte-order marks of the wide encodings, longest first (UTF-32 LE's starts with UTF-16 LE's).
 WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
@@ -65,9 +66,9 @@ class Decoder:
     hint: str = "re-encode the input as UTF-8"
     first_bad_line: int | None = None
 
-    def __call__(self, raw: bytes, line_no: int, offset: int = 0) -> str:
+    def __call__(self, raw: bytes | memoryview, line_no: int, offset: int = 0) -> str:
         try:
-            return raw.decode("utf-8")
+            return str(raw, "utf-8")
         except UnicodeDecodeError as e:
             if self.strict:
                 raise DataError(f"{self.source}:{line_no}: not valid UTF-8 ({e.reason} at byte {offset + e.start}); "
@@ -77,7 +78,7 @@ class Decoder:
                 if self.warn:
                     self.warn(f"warning: {self.source}:{line_no}: invalid UTF-8 replaced with U+FFFD "
                               "(first such line; --strict makes this an error)")
-            return raw.decode("utf-8", errors="replace")
+            return str(raw, "utf-8", "replace")
 
 
 # --------------------------------------------------------------------------- opening
@@ -246,29 +247,30 @@ def _blocks(source: int | BinaryIO, on_bytes: Callable[[int], None] | None, wait
     """The input in blocks of whole physical lines (the last block may end without a line end) as it
     arrives. An empty block: a live input (``wait_for_more``) has nothing more to give right now."""
     read, pending = _block_reader(source)
-    pieces: list[bytes] = []  # an unfinished line, kept in pieces so a 10 MB line is not re-copied per read
+    # An unfinished line grows in place (one copy of a long line, never its pieces and their join);
+    # a finished one is handed on as it is, bytes or bytearray.
+    unfinished = bytearray()
     while True:
         chunk = read()
         if on_bytes and chunk:
             on_bytes(len(chunk))
         if not chunk:
-            if pieces:
-                block, pieces = b"".join(pieces), []
+            if unfinished:
+                block, unfinished = unfinished, bytearray()
                 yield block
             return
         end = chunk.rfind(b"\n") + 1
         if end:
-            if pieces:  # one copy of a long line, and its pieces freed before it is handed on
-                pieces.append(chunk[:end])
-                block = b"".join(pieces)
+            if unfinished:
+                unfinished += memoryview(chunk)[:end]
+                block, unfinished = unfinished, bytearray(memoryview(chunk)[end:])
             else:
-                block = chunk[:end]
-            pieces = [chunk[end:]] if end < len(chunk) else []
+                block, unfinished = chunk[:end], bytearray(memoryview(chunk)[end:])
             del chunk
             yield block
             del block
         else:
-            pieces.append(chunk)
+            unfinished += chunk
         if wait_for_more and not pending():
             yield b""
 
@@ -276,29 +278,44 @@ def _blocks(source: int | BinaryIO, on_bytes: Callable[[int], None] | None, wait
 def _lines(source: int | BinaryIO, decode: Decoder, keep_ends: bool, on_bytes=None,
            wait_for_more: bool = False) -> Iterator[str | None]:
     """Decoded physical lines (LF or CRLF ends kept or stripped), and PAUSE where a live input paused.
-    A block decodes at once; one with invalid UTF-8 line by line, so the decoder names the line."""
+    A block decodes at once; one with invalid UTF-8, or one longer than ``BIG_BLOCK`` (a long line),
+    line by line from the block's bytes, so the decoder names the line and a long line exists once
+    as bytes and once as text, never a third time."""
     line_no = offset = 0
     for block in _blocks(source, on_bytes, wait_for_more):
         if not block:
             yield PAUSE
             continue
-        if offset == 0 and block.startswith(BOM):
-            block, offset = block[len(BOM):], len(BOM)
-        try:
-            lines = block.decode("utf-8").split("\n")  # the decoded block itself is dropped at once
-        except UnicodeDecodeError:
-            lines = None
+        skip = len(BOM) if offset == 0 and block.startswith(BOM) else 0
+        size = len(block)
+        lines = None
+        if size <= BIG_BLOCK:
+            try:
+                lines = (block[skip:] if skip else block).decode("utf-8").split("\n")
+            except UnicodeDecodeError:
+                pass
         if lines is None:
-            raw_lines = block.split(b"\n")
-            lines, start = [], offset
-            for i, raw in enumerate(raw_lines[:-1] if not raw_lines[-1] else raw_lines):
-                lines.append(decode(raw, line_no + i + 1, start))
-                start += len(raw) + 1
-        elif not lines[-1]:
+            view, start = memoryview(block), skip
+            while start < size:
+                nl = block.find(b"\n", start)
+                stop = size if nl < 0 else nl
+                if keep_ends:
+                    end = stop + 1 if nl >= 0 else stop
+                else:
+                    end = stop - 1 if stop > start and block[stop - 1] == 13 else stop  # 13: CR
+                line_no += 1
+                line = decode(view[start:end], line_no, offset + start)
+                start = stop + 1
+                yield line
+            view.release()
+            del view, block
+            offset += size
+            continue
+        if not lines[-1]:
             lines.pop()  # the block ends with a line end
-        offset += len(block)
+        offset += size
         unfinished = not block.endswith(b"\n")
-        del block  # a long line is held once, as text
+        del block
         line_no += len(lines)
         for i, line in enumerate(lines):
             if keep_ends:
