@@ -535,6 +535,194 @@ def _(env: Env) -> Outcome:
     return finished(p, err, list(d.iterdir()) == [])
 
 
+# ----------------------------------------------------------------------- bundles and inputs (part B)
+
+
+def _bundle_copy(env: Env, change: Callable[[Path, dict], None] | None = None) -> Path:
+    """A copy of the tiny bundle, ``change``d (its files and its manifest dict), every listed file
+    re-hashed so that only the change is wrong."""
+    import json
+    import shutil
+
+    from lstmtc.infer.files import sha256_file
+
+    b = env.scratch() / "bundle"
+    shutil.copytree(env.trained()[1], b)
+    m = json.loads((b / "bundle.json").read_text(encoding="utf-8"))
+    if change:
+        change(b, m)
+    m["files"] = {name: sha256_file(b / name) for name in m["files"]}
+    (b / "bundle.json").write_text(json.dumps(m), encoding="utf-8")
+    return b
+
+
+def _classify_with(env: Env, b: Path, *, want: bytes) -> Outcome:
+    d = b.parent
+    r = env.run("classify", env.lines(d), "-m", b)
+    return finished(r, r.stderr, one_error(r.stderr) and want in r.stderr and r.stdout == b"")
+
+
+def _external(listed: bool):
+    def change(b: Path, m: dict) -> None:
+        import onnx
+
+        model = onnx.load(str(b / "model.onnx"))
+        onnx.save_model(model, str(b / "model.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+                        location="weights.bin", size_threshold=0)
+        if listed:
+            m["files"]["weights.bin"] = ""
+    return change
+
+
+@case("classify -m a bundle whose model reads unlisted external data: refused", expect=1)
+def _(env: Env) -> Outcome:
+    return _classify_with(env, _bundle_copy(env, _external(listed=False)), want=b"weights.bin")
+
+
+@case("classify -m a bundle whose listed external data was scrambled: refused", expect=1)
+def _(env: Env) -> Outcome:
+    b = _bundle_copy(env, _external(listed=True))
+    data = bytearray((b / "weights.bin").read_bytes())
+    data[64:72] = b"\x7f" * 8
+    (b / "weights.bin").write_bytes(bytes(data))
+    return _classify_with(env, b, want=b"SHA-256 does not match")
+
+
+@case("classify -m a bundle whose bundle.json is a symlink to /dev/zero: refused at once", expect=1)
+def _(env: Env) -> Outcome:
+    b = _bundle_copy(env)
+    (b / "bundle.json").unlink()
+    os.symlink("/dev/zero", b / "bundle.json")
+    t0 = time.monotonic()
+    o = _classify_with(env, b, want=b"not a regular file")
+    o.intact = o.intact and time.monotonic() - t0 < 60
+    return o
+
+
+def _labels(n: int):
+    def change(b: Path, m: dict) -> None:
+        m["labels"] = [f"class{i}" for i in range(n)]
+        m["label_values"] = [str(i) for i in range(n)]
+    return change
+
+
+@case("classify -m a bundle with 5 labels for a 4-output model: refused", expect=1)
+def _(env: Env) -> Outcome:
+    return _classify_with(env, _bundle_copy(env, _labels(5)), want=b"names 5 classes")
+
+
+@case("classify -m a bundle with 3 labels for a 4-output model: refused", expect=1)
+def _(env: Env) -> Outcome:
+    return _classify_with(env, _bundle_copy(env, _labels(3)), want=b"names 3 classes")
+
+
+@case("classify -m a bundle whose vocabulary outgrows the embedding: refused", expect=1)
+def _(env: Env) -> Outcome:
+    import json
+
+    def change(b: Path, m: dict) -> None:
+        v = json.loads((b / "vocab.json").read_text(encoding="utf-8"))
+        v["tokens"] += [f"extra{i}" for i in range(10)]
+        (b / "vocab.json").write_text(json.dumps(v), encoding="utf-8")
+    return _classify_with(env, _bundle_copy(env, change), want=b"largest id")
+
+
+@case("classify -m a bundle with max_tokens 0: refused", expect=1)
+def _(env: Env) -> Outcome:
+    return _classify_with(env, _bundle_copy(env, lambda b, m: m.update(max_tokens=0)), want=b"max_tokens")
+
+
+@case("classify -m a bundle with max_tokens 1e9: refused", expect=1)
+def _(env: Env) -> Outcome:
+    return _classify_with(env, _bundle_copy(env, lambda b, m: m.update(max_tokens=10**9)), want=b"max_tokens")
+
+
+@case("classify -m a bundle with a newline in a class name: refused", expect=1)
+def _(env: Env) -> Outcome:
+    def change(b: Path, m: dict) -> None:
+        m["labels"] = ["two\nlines"] + m["labels"][1:]
+    return _classify_with(env, _bundle_copy(env, change), want=b"two\\nlines")
+
+
+@case("train on a class name with a newline: refused, the label shown escaped", expect=1)
+def _(env: Env) -> Outcome:
+    d = env.scratch()
+    data = d / "train.csv"
+    text = env.train_csv.read_text(encoding="utf-8").replace("\nSports,", '\n"Spo\nrts",')
+    data.write_text(text, encoding="utf-8")
+    r = env.run("train", "--train", data, "--out", d / "run", *TINY)
+    refused = one_error(r.stderr) and b"Spo\\nrts" in r.stderr
+    return finished(r, r.stderr, refused and not (d / "run" / "best.pt").exists())
+
+
+def _same_labels(env: Env, name: str, data: bytes) -> Outcome:
+    """classify ``data`` (the two-line text of Env.lines, in some encoding or layout) and compare with
+    the plain UTF-8 file's output."""
+    d = env.scratch()
+    plain = env.lines(d)
+    p = d / name
+    p.write_bytes(data)
+    want = env.run("classify", plain).stdout
+    r = env.run("classify", p)
+    return finished(r, r.stderr, r.stdout == want and want.count(b"\n") == 2)
+
+
+TWO_LINES = "stocks profit merger\ngoal coach season\n"
+
+
+@case("classify a UTF-16 file with a BOM: the UTF-8 file's labels, line for line", expect=0)
+def _(env: Env) -> Outcome:
+    return _same_labels(env, "utf16.txt", TWO_LINES.encode("utf-16"))
+
+
+@case("classify a UTF-32 (big-endian) file with a BOM: the UTF-8 file's labels", expect=0)
+def _(env: Env) -> Outcome:
+    import codecs
+
+    return _same_labels(env, "utf32.txt", codecs.BOM_UTF32_BE + TWO_LINES.encode("utf-32-be"))
+
+
+@case("classify a file with CR-only line endings: one label per line", expect=0)
+def _(env: Env) -> Outcome:
+    return _same_labels(env, "mac.txt", TWO_LINES.replace("\n", "\r").encode())
+
+
+@case("classify a .gz file in line mode: the plain file's labels", expect=0)
+def _(env: Env) -> Outcome:
+    import gzip
+
+    return _same_labels(env, "in.txt.gz", gzip.compress(TWO_LINES.encode()))
+
+
+@case("classify --csv a header with terminal escapes: echoed escaped", expect=1)
+def _(env: Env) -> Outcome:
+    d = env.scratch()
+    p = d / "evil.csv"
+    p.write_bytes(b"\x1b[2J\x1b]0;owned\x07,\x1b[31mbody\nx,y\n")
+    r = env.run("classify", "--csv", p, "--text-column", "missing")
+    return finished(r, r.stderr, one_error(r.stderr) and b"\x1b" not in r.stderr and b"\\x1b[2J" in r.stderr)
+
+
+@case("classify a 50 MB line: one label per line, peak RSS under 300 MB", expect=0)
+def _(env: Env) -> Outcome:
+    import json
+
+    from benchmarks.rss import WRAPPER
+
+    d = env.scratch()
+    p = d / "huge.txt"
+    words = b"stocks rose on monday as investors cheered the merger of two banks "
+    with open(p, "wb") as f:
+        f.write(b"short line\n")
+        f.write(words * (50_000_000 // len(words)) + b"\n")
+        f.write(b"goal coach season\n")
+    report = d / "rss.json"
+    r = subprocess.run([sys.executable, "-c", WRAPPER, report, *command("classify", p)], capture_output=True,
+                       timeout=TIMEOUT)
+    mib = json.loads(report.read_text())["maxrss_kib"] / 1024 if report.exists() else float("inf")
+    return finished(r, r.stderr, r.stdout.count(b"\n") == 3 and mib < 300, f"peak RSS {mib:.0f} MiB")
+
+
 # ------------------------------------------------------------------------------------ runner
 
 
