@@ -149,7 +149,7 @@ def resolve_output(path: str | os.PathLike) -> tuple[Path, bool]:
     real = Path(os.path.realpath(path))
     try:
         st = os.stat(real)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         check_parent(real, shown)
         return real, False
     except OSError as e:
