@@ -140,9 +140,9 @@ class Env:
             self._run = (run_dir, bundle)
         return self._run
 
-    def lines(self, d: Path, name: str = "in.txt") -> Path:
+    def lines(self, d: Path, name: str = "in.txt", repeat: int = 1) -> Path:
         p = d / name
-        p.write_text("stocks profit merger\ngoal coach season\n", encoding="utf-8")
+        p.write_text("stocks profit merger\ngoal coach season\n" * repeat, encoding="utf-8")
         return p
 
 
@@ -181,6 +181,12 @@ def mknod(path: Path, major: int, minor: int) -> Path:
     if os.geteuid() != 0:
         raise Skip("needs root for mknod")
     os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(major, minor))
+    return path
+
+
+def existing(path: Path, text: str, mode: int) -> Path:
+    path.write_text(text)
+    path.chmod(mode)
     return path
 
 
@@ -272,9 +278,7 @@ def _(env: Env) -> Outcome:
 @case("classify -o a 0600 file keeps its mode", expect=0)
 def _(env: Env) -> Outcome:
     d = env.scratch()
-    out = d / "private.txt"
-    out.write_text("old\n")
-    out.chmod(0o600)
+    out = existing(d / "private.txt", "old\n", 0o600)
     r = env.run("classify", env.lines(d), "-o", out)
     return finished(r, r.stderr, stat.S_IMODE(out.stat().st_mode) == 0o600 and out.read_text() != "old\n")
 
@@ -282,20 +286,22 @@ def _(env: Env) -> Outcome:
 @case("classify -o a read-only file: refused, file kept", expect=1)
 def _(env: Env) -> Outcome:
     d = env.scratch()
-    out = d / "ro.txt"
-    out.write_text("precious\n")
-    out.chmod(0o444)
+    out = existing(d / "ro.txt", "precious\n", 0o444)
     r = env.run("classify", env.lines(d), "-o", out)
     return finished(r, r.stderr, out.read_text() == "precious\n" and b"read-only" in r.stderr)
 
 
+def _keeps(env: Env, path: Path, verb: str, *args) -> Outcome:
+    """Run the verb; the data is intact when ``path`` has the same bytes after."""
+    before = path.read_bytes()
+    r = env.run(verb, *args)
+    return finished(r, r.stderr, path.read_bytes() == before)
+
+
 @case("classify FILE -o FILE (line mode): refused, input kept", expect=1)
 def _(env: Env) -> Outcome:
-    d = env.scratch()
-    f = env.lines(d)
-    before = f.read_bytes()
-    r = env.run("classify", f, "-o", f)
-    return finished(r, r.stderr, f.read_bytes() == before)
+    f = env.lines(env.scratch())
+    return _keeps(env, f, "classify", f, "-o", f)
 
 
 @case("classify --csv F -o F via a symlink: refused, input kept", expect=1)
@@ -304,8 +310,7 @@ def _(env: Env) -> Outcome:
     f = d / "in.csv"
     f.write_text("text\nstocks profit\n")
     (d / "alias.csv").symlink_to(f)
-    r = env.run("classify", "--csv", f, "--text-column", "text", "-o", d / "alias.csv")
-    return finished(r, r.stderr, f.read_text() == "text\nstocks profit\n")
+    return _keeps(env, f, "classify", "--csv", f, "--text-column", "text", "-o", d / "alias.csv")
 
 
 @case("classify --csv with a 'label' column: refused with a hint", expect=1)
@@ -327,21 +332,26 @@ def _(env: Env) -> Outcome:
 
 @case("explain --html onto its --file input: refused", expect=1)
 def _(env: Env) -> Outcome:
-    d = env.scratch()
-    f = env.lines(d)
-    before = f.read_bytes()
-    r = env.run("explain", "--file", f, "--line", "1", "--num-samples", "20", "--html", f)
-    return finished(r, r.stderr, f.read_bytes() == before)
+    f = env.lines(env.scratch())
+    return _keeps(env, f, "explain", "--file", f, "--line", "1", "--num-samples", "20", "--html", f)
 
 
 @case("explain --html a read-only file: refused", expect=1)
 def _(env: Env) -> Outcome:
+    out = existing(env.scratch() / "why.html", "keep", 0o444)
+    return _keeps(env, out, "explain", "stocks profit", "--num-samples", "20", "--html", out)
+
+
+@case("classify --engine dask -o an earlier output holding the input: refused", expect=1)
+def _(env: Env) -> Outcome:
     d = env.scratch()
-    out = d / "why.html"
-    out.write_text("keep")
-    out.chmod(0o444)
-    r = env.run("explain", "stocks profit", "--num-samples", "20", "--html", out)
-    return finished(r, r.stderr, out.read_text() == "keep")
+    out = d / "scored"
+    out.mkdir()
+    (out / "part-00000.csv").write_text("text\nstocks profit\n")
+    (out / "_SUCCESS").write_text("{}\n")
+    r = env.run("classify", "--csv", out / "part-00000.csv", "--text-column", "text", "--engine", "dask", "-o", out)
+    return finished(r, r.stderr, (out / "part-00000.csv").read_text() == "text\nstocks profit\n"
+                    and b"an input of this command" in r.stderr)
 
 
 # ---------------------------------------------------------------------------- standard streams
@@ -363,9 +373,7 @@ def _(env: Env) -> Outcome:
 
 @case("classify with stdout on a full disk: one line", expect=1)
 def _(env: Env) -> Outcome:
-    d = env.scratch()
-    big = d / "big.txt"
-    big.write_text("stocks profit merger\n" * 20000)
+    big = env.lines(env.scratch(), "big.txt", 20000)
     with tmpfs("64k") as disk:
         with open(disk / "out.txt", "wb") as f:
             r = subprocess.run(command("classify", big), stdout=f, stderr=subprocess.PIPE, timeout=TIMEOUT)
@@ -374,9 +382,7 @@ def _(env: Env) -> Outcome:
 
 @case("classify -o on a full disk: one line, old file and no temporary left", expect=1)
 def _(env: Env) -> Outcome:
-    d = env.scratch()
-    big = d / "big.txt"
-    big.write_text("stocks profit merger\n" * 20000)
+    big = env.lines(env.scratch(), "big.txt", 20000)
     with tmpfs("64k") as disk:
         (disk / "out.txt").write_text("old\n")
         r = env.run("classify", big, "-o", disk / "out.txt")
@@ -737,7 +743,8 @@ def run_case(env: Env, c: Case) -> dict:
                 "note": f"{type(e).__name__}: {e}"}
     tb = "Traceback (most recent call last)" in o.stderr
     ok = o.code in c.expect and not tb and o.intact
-    note = o.note or (o.stderr.strip().splitlines()[-1][:120] if o.stderr.strip() else "")
+    note = o.note or (o.stderr.strip().splitlines()[-1] if o.stderr.strip() else "")
+    note = note.replace(str(env.root), "$TMP").replace(tempfile.gettempdir() + "/lstmtc-full-", "$FULL-")[:90]
     return {"case": c.name, "exit": o.code, "expected": list(c.expect), "traceback": tb, "intact": o.intact,
             "pass": ok, "note": note, "seconds": round(time.perf_counter() - t0, 2)}
 
