@@ -18,11 +18,13 @@ hostile = importlib.import_module("benchmarks.hostile")
 
 pytestmark = pytest.mark.slow
 
-# Every case but the plain file rules, which tests/test_outputs.py checks in-process.
-IN_PROCESS_ELSEWHERE = ("character device", "full device", "/dev/null", "a FIFO", "a socket", "a symlink",
-                        "0600", "read-only file: refused, file", "via a symlink", "under a regular file: one line")
-CASES = [c for c in hostile.CASES if not any(k in c.name for k in IN_PROCESS_ELSEWHERE) or "train" in c.name
-         or "evaluate" in c.name]
+# The process-level cases of the output and interrupt rules (the plain file rules are checked
+# in-process by tests/test_outputs.py; the bundle and input cases by their own tests).
+PROCESS_CASES = ("/dev/stdout", "FILE -o FILE", "'label' column", "explain --html", "--engine dask", "stdin closed",
+                 "stdout closed", "stdout on a full disk", "-o on a full disk", "train --out", "train on a full disk",
+                 "train resumed", "concurrent exports", "export on a full disk", "evaluate --out", "SIGINT", "SIGTERM",
+                 "Ctrl-C")
+CASES = [c for c in hostile.CASES if any(k in c.name for k in PROCESS_CASES)]
 
 
 @pytest.fixture(scope="module")
