@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import signal
 import sys
 
 
@@ -19,9 +20,17 @@ def _require(extra: str, *modules: str) -> None:
         sys.exit(1)
 
 
+def _early_exit(signum, frame):
+    sys.stderr.write("interrupted\n")
+    raise SystemExit(128 + signum)  # nothing to clean up yet; SystemExit prints no traceback
+
+
 def _run(extra: str, modules: tuple[str, ...], command: str) -> None:
     """Check the extra, then run the command through the shared console-script runner (one-line
     errors; Ctrl-C 130 and SIGTERM 143, also while torch is being imported)."""
+    for signum in (signal.SIGINT, signal.SIGTERM):  # until the runner installs its own handlers
+        if signal.getsignal(signum) is not signal.SIG_IGN:  # an ignored signal (a background job) stays so
+            signal.signal(signum, _early_exit)
     _require(extra, *modules)
     from lstmtc.infer.apps.options import run_command
 

@@ -56,10 +56,12 @@ def _raise_interrupted(signum, frame):
 
 
 def install_interrupts(*signums: int) -> None:
-    """Make SIGINT and SIGTERM (or ``signums``) raise ``Interrupted`` (main thread only)."""
+    """Make SIGINT and SIGTERM (or ``signums``) raise ``Interrupted`` (main thread only); a signal
+    the process was started ignoring (a background job's SIGINT) stays ignored."""
     for signum in signums or (signal.SIGINT, signal.SIGTERM):
         try:
-            signal.signal(signum, _raise_interrupted)
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                signal.signal(signum, _raise_interrupted)
         except ValueError:  # not the main thread
             return
 
