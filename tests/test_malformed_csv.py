@@ -61,6 +61,9 @@ def bad_csv(request, tmp_path):
     return path, f"{path}:{LINE[request.param]}: {fragment}"
 
 
+PREFIX = ("--output-prefix", "pred_")
+
+
 def _error(result) -> str:
     assert result.exit_code == 1, result.output
     err = result.stderr
@@ -84,8 +87,10 @@ def test_every_mode_rejects_with_the_same_message(bad_csv, tiny_run, tiny_bundle
     runner = CliRunner()
     out = tmp_path / "scored.csv"
     modes = {
-        "classify --csv": runner.invoke(classify_main, ["-m", str(tiny_bundle), "--csv", str(path)]),
-        "classify --csv -o": runner.invoke(classify_main, ["-m", str(tiny_bundle), "--csv", str(path), "-o", str(out)]),
+        # a labelled file has a 'label' column: the scored one's goes under --output-prefix
+        "classify --csv": runner.invoke(classify_main, ["-m", str(tiny_bundle), "--csv", str(path), *PREFIX]),
+        "classify --csv -o": runner.invoke(classify_main, ["-m", str(tiny_bundle), "--csv", str(path), *PREFIX,
+                                                           "-o", str(out)]),
         "classify --eval": runner.invoke(classify_main, ["-m", str(tiny_bundle), "--eval", str(path)]),
         "lstmtc-evaluate": runner.invoke(evaluate_main, [str(tiny_bundle), str(path)]),
         "lstmtc-train": runner.invoke(train_main, ["--train", str(path), "--out", str(tmp_path / "run"),
@@ -105,10 +110,10 @@ def test_the_dask_engine_rejects_with_the_same_message(bad_csv, tiny_bundle, tmp
     # the first file is fine, the error is in the second: found by a worker
     good = tmp_path / "a-good.csv"
     good.write_text("".join(_good_lines()), encoding="utf-8")
-    r = CliRunner().invoke(classify_main, ["-m", str(tiny_bundle), "--csv", str(tmp_path / "*.csv"),
+    r = CliRunner().invoke(classify_main, ["-m", str(tiny_bundle), "--csv", str(tmp_path / "*.csv"), *PREFIX,
                                            "--engine", "dask", "--workers", "1", "-o", str(tmp_path / "out")])
     assert _error(r).startswith(expected)
-    local = CliRunner().invoke(classify_main, ["-m", str(tiny_bundle), "--csv", str(path)])
+    local = CliRunner().invoke(classify_main, ["-m", str(tiny_bundle), "--csv", str(path), *PREFIX])
     assert _error(r) == _error(local)
     assert not (tmp_path / "out").exists()
 
@@ -116,13 +121,13 @@ def test_the_dask_engine_rejects_with_the_same_message(bad_csv, tiny_bundle, tmp
 def test_quotes_are_text_in_tsv_so_a_stray_one_is_no_error(tiny_bundle, tmp_path):
     tsv = tmp_path / "sms.tsv"
     tsv.write_text('label\ttext\n1\t"stray quote opens this\n2\tgoal "for" the coach\n', encoding="utf-8")
-    r = CliRunner().invoke(classify_main, ["-m", str(tiny_bundle), "--tsv", str(tsv)])
+    r = CliRunner().invoke(classify_main, ["-m", str(tiny_bundle), "--tsv", str(tsv), *PREFIX])
     assert r.exit_code == 0, r.output
     rows = r.stdout.splitlines()
-    assert rows[0] == "label\ttext\tlabel" and len(rows) == 3
+    assert rows[0] == "label\ttext\tpred_label" and len(rows) == 3
     # written as read: quotes are text, not CSV quoting
     assert rows[1].startswith('1\t"stray quote opens this\t') and rows[2].startswith('2\tgoal "for" the coach\t')
-    r = CliRunner().invoke(classify_main, ["-m", str(tiny_bundle), "--tsv", str(tsv), "--quoting", "csv"])
+    r = CliRunner().invoke(classify_main, ["-m", str(tiny_bundle), "--tsv", str(tsv), "--quoting", "csv", *PREFIX])
     assert _error(r).startswith(f"{tsv}:2: a quoted field starting in this record swallows the lines up to 3")
 
 

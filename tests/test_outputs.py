@@ -318,3 +318,29 @@ def test_a_full_disk_keeps_the_previous_checkpoint_pair(tmp_path):
             assert _names(disk) == ["best.pt", "filler", "last.pt"]
     except hostile.Skip as e:
         pytest.skip(str(e))
+
+
+# ---------------------------------------------------------------------------- scored tables
+
+
+def test_an_input_with_the_added_column_names_is_refused_or_prefixed(tmp_path, tiny_bundle):
+    from click.testing import CliRunner
+
+    from lstmtc.infer.apps.classify_cli import main
+
+    f = tmp_path / "in.csv"
+    f.write_text("label,text,prob_World\ngold,stocks profit,x\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["-m", str(tiny_bundle), "--csv", str(f), "--text-column", "text"])
+    assert r.exit_code == 1 and r.stdout == ""
+    assert r.stderr == (f"Error: {f} already has the column label that scoring adds; name the added columns apart "
+                        "with --output-prefix (e.g. pred_)\n")
+    r = CliRunner().invoke(main, ["-m", str(tiny_bundle), "--csv", str(f), "--text-column", "text", "--prob"])
+    assert "columns label, prob_World that scoring adds" in r.stderr
+    r = CliRunner().invoke(main, ["-m", str(tiny_bundle), "--csv", str(f), "--text-column", "text", "--prob",
+                                  "--output-prefix", "pred_"])
+    assert r.exit_code == 0, r.output
+    header = r.stdout.splitlines()[0].split(",")
+    assert header == ["label", "text", "prob_World", "pred_label", "pred_prob_World", "pred_prob_Sports",
+                      "pred_prob_Business", "pred_prob_Sci/Tech"]
+    r = CliRunner().invoke(main, ["-m", str(tiny_bundle), "--output-prefix", "p_"], input="x\n")
+    assert r.exit_code == 1 and "needs --csv or --tsv" in r.stderr

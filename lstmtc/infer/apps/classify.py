@@ -56,10 +56,11 @@ def classify_table(scorer: Scorer, path: str, out, batch_size: int, *, prob: boo
                    text_column: str | int | None = None, title_column: str | int | None = None,
                    header: bool | None = None, delimiter: str | None = None, quoting: str | None = None,
                    strict: bool = False, warn: Callable[[str], None] | None = None,
-                   progress: Progress = _no_progress) -> int:
+                   progress: Progress = _no_progress, output_prefix: str = "") -> int:
     """Score a CSV/TSV file ('-' = stdin) into ``out``: every input column and row kept, ``label``
-    appended (with ``prob`` one probability column per class); an empty text gets empty cells.
-    Returns the number of data rows."""
+    appended (with ``prob`` one probability column per class; names after ``output_prefix``); an
+    empty text gets empty cells. A header that already has one of those names is refused. Returns
+    the number of data rows."""
     rows_done = 0
     with progress(path, _size(path)) as on_bytes:
         table = open_table(path, header=header, text_column=text_column, title_column=title_column,
@@ -67,8 +68,9 @@ def classify_table(scorer: Scorer, path: str, out, batch_size: int, *, prob: boo
                            hint=REPLACE_HINT)
         if table is None:
             return 0
-        check_columns(table.header, scorer.labels, 1, prob, path)
-        writer = TableWriter(out, scorer.labels, delimiter_for(path, delimiter), prob, quoting_for(path, quoting))
+        check_columns(table.header, scorer.labels, 1, prob, path, output_prefix)
+        writer = TableWriter(out, scorer.labels, delimiter_for(path, delimiter), prob, quoting_for(path, quoting),
+                             output_prefix)
         pending = [writer.header(table.header)] if table.header is not None else []
         for chunk in batched(table.rows, batch_size):
             rows = [row for _, row in chunk]

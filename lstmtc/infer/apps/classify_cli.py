@@ -85,6 +85,9 @@ def _progress_for(quiet: bool):
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="Score a CSV file ('-' = stdin): every column kept, a 'label' column appended.")
 @click.option("--tsv", "tsv_path", type=click.Path(dir_okay=False, allow_dash=True), help="Like --csv, tab-separated.")
+@click.option("--output-prefix", default="", metavar="PREFIX",
+              help="CSV mode: put PREFIX before the added column names (pred_label, pred_prob_<class>), for an "
+                   "input that already has a 'label' or 'prob_' column.")
 @click.option("--text-column", help="CSV mode: column holding the text (name, or 1-based number with --no-header).")
 @click.option("--title-column", help="CSV mode: column joined in front of the text (AG News's title).")
 @click.option("--label-column", help="--eval: column holding the label (name, or 1-based number with --no-header).")
@@ -114,9 +117,9 @@ def _progress_for(quiet: bool):
               help="--engine dask without --scheduler: LocalCluster worker processes, one thread each "
                    "[default: one per core]. With --engine dask, --threads is per worker [default: 1].")
 @click.version_option(__version__, prog_name="lstmtc-classify")
-def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, text_column, title_column, label_column,
-         no_header, delimiter, quoting, out_path, eval_path, batch_size, threads, strict, quiet, engine, scheduler,
-         workers):
+def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, output_prefix, text_column, title_column,
+         label_column, no_header, delimiter, quoting, out_path, eval_path, batch_size, threads, strict, quiet, engine,
+         scheduler, workers):
     """Classify text with an exported model: one document per line of FILES (or stdin, or '-').
 
     Prints one line per input line, in input order; an empty input line gives an empty output
@@ -155,6 +158,8 @@ def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, t
     if not table and not eval_path and (text_column or title_column or no_header or delimiter or quoting):
         raise click.ClickException("--text-column, --title-column, --no-header, --delimiter and --quoting need "
                                    "--csv, --tsv or --eval")
+    if output_prefix and not table:
+        raise click.ClickException("--output-prefix names the columns CSV mode adds; it needs --csv or --tsv")
     if label_column and not eval_path:
         raise click.ClickException("--label-column is for --eval (the labels of a labelled file)")
     if engine == "local" and out_path and out_path != "-" and os.path.isdir(out_path):
@@ -171,8 +176,8 @@ def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, t
     opts = read_options(text_column, title_column, label_column, no_header, delimiter, quoting=quoting)
     try:
         if engine == "dask":
-            _classify_dask(table, out_path, model, precision, prob, opts, batch_size, threads, strict, quiet, fmt,
-                           scheduler, workers)
+            _classify_dask(table, out_path, model, precision, prob, dict(opts, output_prefix=output_prefix),
+                           batch_size, threads, strict, quiet, fmt, scheduler, workers)
             return
         clf = Classifier.load(model, precision, threads)
         scorer = Scorer(clf)
@@ -188,7 +193,7 @@ def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, t
         with protected_inputs(*files, table), output_stream(out_path) as out:
             if table:
                 classify_table(scorer, table, out, batch_size, prob=prob, strict=strict, warn=_warn,
-                               progress=_progress_for(quiet), **opts)
+                               progress=_progress_for(quiet), output_prefix=output_prefix, **opts)
             else:
                 classify_lines(scorer, files or ("-",), LineFormatter(clf.labels, fmt, k, prob, threshold), out,
                                batch_size, strict=strict, warn=_warn, progress=_progress_for(quiet))

@@ -79,12 +79,12 @@ class LineFormatter:
 # --------------------------------------------------------------------------- tables
 
 
-def prediction_columns(labels: Sequence[str], k: int = 1, prob: bool = False) -> list[str]:
+def prediction_columns(labels: Sequence[str], k: int = 1, prob: bool = False, prefix: str = "") -> list[str]:
     """The columns a scored table gains: ``label`` (or ``label_1``..``label_k``), then with ``prob``
-    one ``prob_<class>`` column per class."""
+    one ``prob_<class>`` column per class; each name after ``prefix`` (``--output-prefix``)."""
     k = min(k, len(labels))
     names = ["label"] if k == 1 else [f"label_{i}" for i in range(1, k + 1)]
-    return names + ([f"prob_{n}" for n in labels] if prob else [])
+    return [prefix + n for n in names + ([f"prob_{n}" for n in labels] if prob else [])]
 
 
 def format_prob(p: float) -> str:
@@ -97,14 +97,15 @@ class TableWriter:
     (``prediction_columns``), empty cells for a row without text. Written with the input's quoting:
     "csv" quotes a field where needed, "none" writes fields as they are (quotes are text)."""
 
-    def __init__(self, f, labels: Sequence[str], delimiter: str = ",", prob: bool = False, quoting: str = "csv"):
-        self.labels, self.prob = list(labels), prob
+    def __init__(self, f, labels: Sequence[str], delimiter: str = ",", prob: bool = False, quoting: str = "csv",
+                 prefix: str = ""):
+        self.labels, self.prob, self.prefix = list(labels), prob, prefix
         style = {"quoting": csv.QUOTE_NONE, "quotechar": None} if quoting == "none" else {}
         self.writer = csv.writer(f, delimiter=delimiter, lineterminator="\n", **style)
         self.blank = [""] * (1 + (len(self.labels) if prob else 0))
 
     def header(self, header: list[str]) -> list[str]:
-        return header + prediction_columns(self.labels, 1, self.prob)
+        return header + prediction_columns(self.labels, 1, self.prob, self.prefix)
 
     def scored(self, rows: Sequence[list[str]], live: Sequence[int], probs: np.ndarray) -> list[list[str]]:
         """``rows`` with their cells appended: those at ``live`` from ``probs`` (one row each)."""
@@ -135,12 +136,12 @@ def output_stream(out: str | None, encoding: str = "utf-8"):
 
 
 def check_columns(header: Sequence[str] | None, labels: Sequence[str], k: int = 1, prob: bool = False,
-                  where: str = "the input") -> None:
+                  where: str = "the input", prefix: str = "") -> None:
     """Refuse a table whose header already has a column the output would add (``label``,
     ``prob_<class>``): the scored table would hold two columns of that name."""
     if header is None:
         return
-    taken = sorted(set(header) & set(prediction_columns(labels, k, prob)))
+    taken = sorted(set(header) & set(prediction_columns(labels, k, prob, prefix)))
     if taken:
         raise DataError(f"{where} already has the column{'s' * (len(taken) > 1)} {', '.join(taken)} that scoring "
-                        "adds; rename or drop it first (or score a copy without it)")
+                        f"adds; name the added columns apart with --output-prefix (e.g. {prefix or ''}pred_)")

@@ -122,6 +122,7 @@ def score_files(pattern: str, out: str | os.PathLike, bundle: str | os.PathLike 
                 prob: bool = False,
                 precision: str | None = None, threads: int | None = 1, batch_size: int = DEFAULT_BATCH,
                 strict: bool = False, fmt: str = "csv", scheduler: str | None = None, workers: int | None = None,
+                output_prefix: str = "",
                 client=None, ship: bool = True, storage_options: dict | None = None,
                 warn: Callable[[str], None] | None = None) -> dict:
     """Score the CSV/TSV files ``pattern`` names on a Dask cluster into the directory ``out``.
@@ -136,10 +137,10 @@ def score_files(pattern: str, out: str | os.PathLike, bundle: str | os.PathLike 
     deps.distributed()
     target = check_output_dir(out)
     ref, files = bundle_ref(bundle, precision, threads, ship, storage_options)
-    extra = prediction_columns(ref.labels, 1, prob)
+    extra = prediction_columns(ref.labels, 1, prob, output_prefix)
     table = read_table(pattern, text_column, title_column, header, delimiter, strict, storage_options,
                        reserved=extra, quoting=quoting)
-    check_columns(table.header, ref.labels, 1, prob, table.paths[0])
+    check_columns(table.header, ref.labels, 1, prob, table.paths[0], output_prefix)
     if fmt == "parquet" and table.header is not None and table.names != table.header:
         raise DataError(f"{table.paths[0]}: Parquet needs unique, non-empty column names and the header has "
                         f"duplicates, blanks or one of {', '.join(extra)}; use --format csv or rename the column")
@@ -149,7 +150,8 @@ def score_files(pattern: str, out: str | os.PathLike, bundle: str | os.PathLike 
         with (_existing(client) if client is not None else cluster_client(scheduler, workers)) as c:
             t0 = time.perf_counter()
             ddf = read_csv(table, run_id)
-            scored = score_partitions(ddf, ref, files, table.text_column, table.title_column, 1, prob, batch_size)
+            scored = score_partitions(ddf, ref, files, table.text_column, table.title_column, 1, prob, batch_size,
+                                      output_prefix)
             import pandas as pd
 
             written = scored.map_partitions(

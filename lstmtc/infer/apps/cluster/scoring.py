@@ -45,12 +45,12 @@ def _texts(df, text_column, title_column) -> list[str]:
     return texts
 
 
-def _append(df, probs: np.ndarray, labels: Sequence[str], k: int, prob: bool):
+def _append(df, probs: np.ndarray, labels: Sequence[str], k: int, prob: bool, prefix: str = ""):
     """``df`` with the prediction columns; ``probs`` has NaN rows for the documents without text."""
     import pandas as pd
 
     out = df.copy()
-    names = prediction_columns(labels, k, prob)
+    names = prediction_columns(labels, k, prob, prefix)
     k = min(k, len(labels))
     live = ~np.isnan(probs[:, 0]) if len(labels) else np.zeros(len(df), dtype=bool)
     ranked = iter(top_labels(probs[live], labels, k)[0])
@@ -63,11 +63,12 @@ def _append(df, probs: np.ndarray, labels: Sequence[str], k: int, prob: bool):
     return out
 
 
-def _score_partition(df, ref: BundleRef, files, text_column, title_column, k: int, prob: bool, batch_size: int):
+def _score_partition(df, ref: BundleRef, files, text_column, title_column, k: int, prob: bool, batch_size: int,
+                     prefix: str = ""):
     scorer = Scorer(classifier_for(ref, files))
     batches = [scorer.score(b).dense() for b in batched(_texts(df, text_column, title_column), batch_size)]
     probs = np.concatenate(batches) if batches else np.zeros((0, len(ref.labels)), dtype=np.float32)
-    return _append(df, probs, ref.labels, k, prob)
+    return _append(df, probs, ref.labels, k, prob, prefix)
 
 
 def score(ddf, bundle: str | os.PathLike | None = None, *, text_column, title_column=None, k: int = 1,
@@ -105,13 +106,13 @@ def score(ddf, bundle: str | os.PathLike | None = None, *, text_column, title_co
 
 
 def score_partitions(ddf, ref: BundleRef, files: dict[str, bytes] | None, text_column, title_column, k: int,
-                     prob: bool, batch_size: int):
+                     prob: bool, batch_size: int, prefix: str = ""):
     """``score`` without its checks: the lazy map_partitions."""
     payload = None
     if files is not None:
         import dask
 
         payload = dask.delayed(files, pure=True)  # one key: each worker fetches it once and keeps it
-    meta = _append(ddf._meta, np.zeros((0, len(ref.labels)), dtype=np.float32), ref.labels, k, prob)
+    meta = _append(ddf._meta, np.zeros((0, len(ref.labels)), dtype=np.float32), ref.labels, k, prob, prefix)
     return ddf.map_partitions(_score_partition, ref, payload, text_column, title_column, k, prob, batch_size,
-                              meta=meta, enforce_metadata=False)
+                              prefix, meta=meta, enforce_metadata=False)
