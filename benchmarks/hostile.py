@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import os
 import random
 import signal
@@ -352,6 +353,37 @@ def _(env: Env) -> Outcome:
     r = env.run("classify", "--csv", out / "part-00000.csv", "--text-column", "text", "--engine", "dask", "-o", out)
     return finished(r, r.stderr, (out / "part-00000.csv").read_text() == "text\nstocks profit\n"
                     and b"an input of this command" in r.stderr)
+
+
+def _dask_input(d: Path) -> Path:
+    if importlib.util.find_spec("distributed") is None or importlib.util.find_spec("dask") is None:
+        raise Skip("needs lstmtc[dask]")
+    (d / "in").mkdir()
+    (d / "in" / "a.csv").write_text("label,text\nx,stocks profit\ny,goal coach\n")
+    (d / "in" / "b.csv").write_text("label,text\nz,chip software\n")
+    return d / "in" / "*.csv"
+
+
+@case("classify --engine dask --output-prefix on an input with a label column: both kept", expect=0)
+def _(env: Env) -> Outcome:
+    d = env.scratch()
+    r = env.run("classify", "--csv", _dask_input(d), "--text-column", "text", "--engine", "dask", "--workers", "1",
+                "--output-prefix", "p_", "-o", d / "out")
+    part = (d / "out" / "part-00000.csv").read_text() if (d / "out" / "part-00000.csv").exists() else ""
+    return finished(r, r.stderr, part.startswith("label,text,p_label\nx,stocks profit,"))
+
+
+@case("classify --engine dask, SIGTERM mid-run: exit 143, no output or temporary directory", expect=143)
+def _(env: Env) -> Outcome:
+    d = env.scratch()
+    p = subprocess.Popen(command("classify", "--csv", _dask_input(d), "--text-column", "text", "--engine", "dask",
+                                 "--workers", "1", "--output-prefix", "p_", "-o", d / "out"),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for(lambda: list(d.glob(".out.tmp-*")), p, "the temporary output directory")
+    time.sleep(0.5)  # the cluster is starting
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=TIMEOUT)
+    return finished(p, err, sorted(x.name for x in d.iterdir()) == ["in"])
 
 
 # ---------------------------------------------------------------------------- standard streams
