@@ -64,8 +64,10 @@ def write_inputs(tmp: Path, test_csv: Path) -> dict[str, Path]:
     paths["blanks"].write_text("".join(t + "\n" + ("\n" if i % 97 == 96 else "") for i, t in enumerate(texts)),
                                encoding="utf-8")
     # TSV without quoting: AG News texts hold no tabs or newlines, and quotes become apostrophes.
+    # The class column is "class", not "label": scoring adds a "label" column, and an input that
+    # already has one is refused since #17 (it gave two columns of that name).
     assert not any("\t" in x or "\n" in x for r in rows for x in r)
-    paths["tsv"].write_text("label\ttitle\tdescription\n"
+    paths["tsv"].write_text("class\ttitle\tdescription\n"
                             + "".join("\t".join(r).replace('"', "'") + "\n" for r in rows), encoding="utf-8")
     return paths
 
