@@ -40,8 +40,8 @@ from benchmarks.common import OUT, print_table, write_json
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 180
 ENTRY = {
-    "classify": "from lstmtc.infer.apps.classify_cli import run; run()",
-    "explain": "from lstmtc.infer.apps.explain_cli import run; run()",
+    "classify": "from lstmtc.entry import classify; classify()",
+    "explain": "from lstmtc.entry import explain; explain()",
     "train": "from lstmtc.entry import train; train()",
     "evaluate": "from lstmtc.entry import evaluate; evaluate()",
     "export": "from lstmtc.entry import export; export()",

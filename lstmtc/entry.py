@@ -1,7 +1,9 @@
-"""Console-script entry points for the verbs that need an extra.
+"""Console-script entry points of every verb.
 
 They live outside lstmtc.train / lstmtc.export because importing those packages imports torch:
-on a torch-free install the verb must say which extra to install, in one line, not crash.
+on a torch-free install the verb must say which extra to install, in one line, not crash. And
+they import nothing but the standard library before they take over SIGINT/SIGTERM, so a Ctrl-C
+while a verb's own imports run (numpy, onnxruntime, torch) is one line and 130, never a traceback.
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ def _early_exit(signum, frame):
     raise SystemExit(128 + signum)  # nothing to clean up yet; SystemExit prints no traceback
 
 
-def _run(extra: str, modules: tuple[str, ...], command: str) -> None:
-    """Check the extra, then run the command through the shared console-script runner (one-line
-    errors; Ctrl-C 130 and SIGTERM 143, also while torch is being imported)."""
+def _guard() -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):  # until the runner installs its own handlers
         if signal.getsignal(signum) is not signal.SIG_IGN:  # an ignored signal (a background job) stays so
             signal.signal(signum, _early_exit)
+
+
+def _run(extra: str, modules: tuple[str, ...], command: str) -> None:
+    """Check the extra, then run the command through the shared console-script runner (one-line
+    errors; Ctrl-C 130 and SIGTERM 143, also while torch is being imported)."""
+    _guard()
     _require(extra, *modules)
     from lstmtc.infer.apps.options import run_command
 
@@ -50,3 +56,17 @@ def evaluate() -> None:
 
 def export() -> None:
     _run("train", ("torch", "onnx"), "lstmtc.export.cli")
+
+
+def classify() -> None:
+    _guard()
+    from lstmtc.infer.apps.classify_cli import run
+
+    run()
+
+
+def explain() -> None:
+    _guard()
+    from lstmtc.infer.apps.explain_cli import run
+
+    run()
