@@ -102,13 +102,6 @@ def predict_tensors(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_si
     return loss_sum / len(x), np.concatenate(preds)
 
 
-def evaluate_tensors(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int,
-                     device: torch.device) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) of ``model`` on (x, y)."""
-    loss, pred = predict_tensors(model, x, y, batch_size, device)
-    return loss, float((pred == y.numpy()).mean())
-
-
 def collapse_warning(pred: np.ndarray, gold: np.ndarray, names, epoch: int) -> str | None:
     """A line when the model puts nearly every validation row into one class that is far from
     nearly all of them: the signature of a model that learnt the class prior and nothing else."""
