@@ -15,12 +15,12 @@ is stratified and seeded (scikit-learn's ``train_test_split``); sizes are whole 
 from __future__ import annotations
 
 import csv
-import hashlib
-import os
 import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from lstmtc.infer.files import sha256_file as sha256
 
 Row = tuple[str, str]  # (label, text)
 DOCS = "docs/datasets.md"
@@ -40,14 +40,6 @@ class Prepared:
     test: list[Row]
     split: str  # how the three parts were made, in words
     sources: list[dict] = field(default_factory=list)  # path, bytes, sha256 of each file read
-
-
-def sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def describe(path: Path, rows: int) -> dict:
