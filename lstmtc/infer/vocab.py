@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from .errors import VocabError
@@ -48,15 +48,28 @@ class Vocab:
     ) -> Vocab:
         """Count tokens and order them as torchtext does: specials first, then by descending
         frequency, ties by ascending code point; ``max_tokens`` cuts before ``min_freq`` filters."""
+        counter: Counter[str] = Counter()
+        for tokens in token_lists:
+            counter.update(tokens)
+        return cls.from_counts(counter, min_freq, max_tokens, specials, unk_token, pad_token)
+
+    @classmethod
+    def from_counts(
+        cls,
+        counter: Mapping[str, int],
+        min_freq: int = 1,
+        max_tokens: int | None = None,
+        specials: Sequence[str] = (UNK, PAD),
+        unk_token: str = UNK,
+        pad_token: str = PAD,
+    ) -> Vocab:
+        """``build`` from token counts already made (training keeps them for the vectors' coverage)."""
         specials = list(specials)
         for tok in (unk_token, pad_token):
             if tok not in specials:
                 raise VocabError(f"{tok!r} must be one of the specials {specials}")
         if max_tokens is not None and len(specials) >= max_tokens:
             raise VocabError(f"max_tokens={max_tokens} leaves no room beside {len(specials)} specials")
-        counter: Counter[str] = Counter()
-        for tokens in token_lists:
-            counter.update(tokens)
         ordered = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
         if max_tokens is not None:
             ordered = ordered[: max_tokens - len(specials)]

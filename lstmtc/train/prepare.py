@@ -103,7 +103,7 @@ def prepare(train_path, cfg: TrainConfig, valid_path=None, vocab: Vocab | None =
     for tokens in tr_tokens:
         counts.update(tokens)
     if vocab is None:
-        vocab = Vocab.build(tr_tokens, min_freq=cfg.min_freq, max_tokens=cfg.max_vocab)
+        vocab = Vocab.from_counts(counts, min_freq=cfg.min_freq, max_tokens=cfg.max_vocab)
         if cfg.extend_vocab and vectors is not None:
             from .embeddings import extend_vocab
 
