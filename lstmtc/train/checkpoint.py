@@ -166,6 +166,15 @@ class Checkpoint:
         opts = ckpt.get("read_options")
         return cls(str(where), model, pipeline, labelset, dict(opts) if isinstance(opts, dict) else {}, ckpt)
 
+    def logits(self, texts) -> torch.Tensor:
+        """(n, classes) logits of ``texts`` in one forward pass (ids, and lengths for a length-aware
+        model, as the bundle's runtime makes them)."""
+        tokens = self.pipeline.model_tokens(texts)
+        ids = torch.from_numpy(self.pipeline.ids(tokens))
+        lengths = torch.from_numpy(self.pipeline.lengths(tokens)) if self.pipeline.length_aware else None
+        with torch.inference_mode():
+            return self.model(ids, lengths)
+
     @property
     def columns(self) -> dict[str, str | None]:
         """The text/title/label columns of the training file, as the training command named them."""

@@ -82,8 +82,11 @@ def _both(recipe, reference) -> str:
 @click.option("--pooling", type=click.Choice(["last", "max", "mean"]),
               help="What the head reads: the last time step (the reference) or max/mean over real tokens "
                    + _both("max", "last"))
-@click.option("--padding-side", type=click.Choice(["post", "pre"]),
-              help="post = the reference; pre puts the last word on the step the head reads " + _both("pre", "post"))
+@click.option("--padding-side", type=click.Choice(["packed", "post", "pre"]),
+              help="packed = length-aware: the model takes each document's length and never computes on "
+                   "padding (its logits do not depend on padding or batch neighbours; export writes bundle format "
+                   "2, classify sorts by length); post = the reference; pre puts the last word on the step the "
+                   "head reads " + _both("packed", "post"))
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), help=_both("adamw", "adam"))
 @click.option("--lr", type=click.FloatRange(0, min_open=True), help="Peak learning rate " + _both(2e-3, 1e-3))
 @click.option("--weight-decay", type=click.FloatRange(0), help=_both(0.01, 0.0))

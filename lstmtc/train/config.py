@@ -50,7 +50,8 @@ class TrainConfig:
     embeddings: str | None = None
     freeze_embeddings: bool = False
     extend_vocab: int = 0
-    # "post" is the reference; "pre" puts the last word on the step the head reads.
+    # "post" is the reference; "pre" puts the last word on the step the head reads; "packed" makes a
+    # length-aware model (lstmtc.train.model): no step reads padding, in training or in the bundle.
     padding_side: str = "post"
     # A name in lstmtc.infer.text.TOKENIZERS; it travels with the checkpoint and the bundle.
     tokenizer: str = "basic_english"
@@ -83,7 +84,9 @@ RECIPE = {
     "split": "stratified",
     "min_freq": 2,
     "max_tokens": None,
-    "padding_side": "pre",
+    # Length-aware: a document's logits do not depend on its padding or batch neighbours, a training
+    # batch runs at its own longest document, and lstmtc-classify sorts by length (docs/benchmarks.md).
+    "padding_side": "packed",
     "optimizer": "adamw",
     "weight_decay": 0.01,
     "schedule": "warmup-cosine",
@@ -104,6 +107,9 @@ RECIPE_MODEL = {"embed_dim": 100, "hidden_sizes": (128,), "num_layers": 1, "bidi
                 "pooling": "max"}
 # Tokens per document from the data: this percentile of the training documents' lengths ...
 AUTO_MAX_TOKENS_PERCENTILE = 95
+# ... or, for a length-aware model, this one: a long document then costs only its own steps (a
+# batch runs at its longest row, and classify sorts by length), so a higher cap loses fewer words.
+AUTO_MAX_TOKENS_PERCENTILE_PACKED = 99
 # ... within these bounds (a longer cap costs time on every step of every document that long).
 AUTO_MAX_TOKENS_RANGE = (8, 256)
 # Batches from the data: about this many updates per epoch, a power of two within the range.
@@ -111,14 +117,16 @@ AUTO_BATCH_UPDATES = 100
 AUTO_BATCH_RANGE = (16, 128)
 
 
-def auto_max_tokens(lengths) -> int:
-    """Tokens kept per document when none is given: the 95th percentile of training lengths."""
+def auto_max_tokens(lengths, packed: bool = False) -> int:
+    """Tokens kept per document when none is given: the 95th percentile of training lengths (the
+    99th for a length-aware model)."""
     import numpy as np
 
     lo, hi = AUTO_MAX_TOKENS_RANGE
     if len(lengths) == 0:
         return lo
-    return int(min(hi, max(lo, math.ceil(float(np.percentile(lengths, AUTO_MAX_TOKENS_PERCENTILE))))))
+    q = AUTO_MAX_TOKENS_PERCENTILE_PACKED if packed else AUTO_MAX_TOKENS_PERCENTILE
+    return int(min(hi, max(lo, math.ceil(float(np.percentile(lengths, q))))))
 
 
 def auto_batch_size(n_train: int) -> int:

@@ -34,15 +34,12 @@ def _score(model_path, data_path, read_options: dict | None = None, batch_size: 
                            batch_size)
         kind = "bundle"
     else:
-        import torch
-
         from .checkpoint import Checkpoint
 
         ckpt = Checkpoint.read(path)
 
         def predict(texts: list[str]) -> np.ndarray:
-            with torch.no_grad():
-                return ckpt.model(torch.from_numpy(ckpt.pipeline(texts))).argmax(1).numpy()
+            return ckpt.logits(texts).argmax(1).numpy()
 
         ev = evaluate_file(data_path, ckpt.labelset, ckpt.columns, predict, read_options, batch_size)
         kind = "checkpoint"

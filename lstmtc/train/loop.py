@@ -20,6 +20,7 @@ from lstmtc.infer.scoring.metrics import report as metrics_report
 from lstmtc.infer.vocab import Vocab
 
 from . import runrecord
+from .batches import batch_inputs, epoch_batches
 from .checkpoint import BEST, LAST, read_checkpoint, save_checkpoints
 from .config import CLASS_WEIGHTS, OPTIMIZERS, PRECISIONS, SCHEDULES, SELECTS, SPLITS, TrainConfig
 from .model import LSTMClassifier, ModelConfig
@@ -90,13 +91,14 @@ def class_weights(labels: torch.Tensor, num_classes: int, how: str) -> torch.Ten
 
 @torch.no_grad()
 def predict_tensors(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int,
-                    device: torch.device) -> tuple[float, np.ndarray]:
+                    device: torch.device, lengths: torch.Tensor | None = None) -> tuple[float, np.ndarray]:
     """(mean cross-entropy, predicted classes) of ``model`` on (x, y)."""
     model.eval()
     loss_sum, preds = 0.0, []
     for i in range(0, len(x), batch_size):
-        xb, yb = x[i : i + batch_size].to(device), y[i : i + batch_size].to(device)
-        logits = model(xb)
+        xb, lb = batch_inputs(model, x, lengths, slice(i, i + batch_size), device)
+        yb = y[i : i + batch_size].to(device)
+        logits = model(xb, lb)
         loss_sum += nn.functional.cross_entropy(logits, yb, reduction="sum").item()
         preds.append(logits.argmax(1).cpu().numpy())
     return loss_sum / len(x), np.concatenate(preds)
@@ -180,7 +182,7 @@ def train(
     prep = prepare(train_path, cfg, valid_path, vocab, read_options, vectors)
     labels = prep.train.labelset
     mcfg = ModelConfig(vocab_size=len(prep.pipeline.vocab), num_classes=len(labels),
-                       pad_index=prep.pipeline.vocab.pad_index, **model_args)
+                       pad_index=prep.pipeline.vocab.pad_index, lengths=prep.pipeline.length_aware, **model_args)
     model = LSTMClassifier(mcfg).to(device)
     if vectors is not None:
         prep.summary["embeddings"] = init_embeddings(model, prep, vectors, cfg)
@@ -253,7 +255,7 @@ def train(
     for epoch in range(start_epoch, cfg.epochs + 1):
         t0 = time.perf_counter()
         model.train()
-        perm = torch.randperm(n, generator=shuffle_gen)
+        plan = epoch_batches(n, cfg.batch_size, shuffle_gen, prep.len_train if mcfg.lengths else None)
         loss_sum = 0.0
         bar = _progress(show)
         task = None
@@ -261,15 +263,15 @@ def train(
             bar.start()
             task = bar.add_task("train", total=batches, epoch=epoch, loss=0.0, dps=0.0)
         try:
-            for b in range(batches):
-                idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-                xb, yb = prep.x_train[idx].to(device), prep.y_train[idx].to(device)
+            for b, idx in enumerate(plan):
+                xb, lb = batch_inputs(model, prep.x_train, prep.len_train, idx, device)
+                yb = prep.y_train[idx].to(device)
                 if cfg.schedule != "constant":
                     for group in opt.param_groups:
                         group["lr"] = lr_at(cfg, (epoch - 1) * batches + b + 1, total_steps)
                 opt.zero_grad()
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
-                    logits = model(xb)
+                    logits = model(xb, lb)
                 loss = nn.functional.cross_entropy(logits.float(), yb, weight=weight)
                 loss.backward()
                 if cfg.clip_norm:
@@ -284,7 +286,8 @@ def train(
             if bar:
                 bar.stop()
         train_loss = loss_sum / n
-        valid_loss, pred = predict_tensors(model, prep.x_valid, prep.y_valid, cfg.batch_size, device)
+        valid_loss, pred = predict_tensors(model, prep.x_valid, prep.y_valid, cfg.batch_size, device,
+                                            prep.len_valid)
         rep = metrics_report(gold, pred, labels.names)
         seconds = time.perf_counter() - t0
         entry = {"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
@@ -377,5 +380,7 @@ def resume_config(out_dir) -> tuple[TrainConfig, dict, dict]:
     # that wrote it (fp32, Adam, constant lr, ...).
     cfg = TrainConfig(**state["train_config"])
     # The whole model config except what the data decides again (vocabulary, classes, padding id).
-    model_args = {k: v for k, v in state["model_config"].items() if k not in ("vocab_size", "num_classes", "pad_index")}
+    # (Length-awareness follows the pipeline's padding, also in train_config.)
+    derived = ("vocab_size", "num_classes", "pad_index", "lengths")
+    model_args = {k: v for k, v in state["model_config"].items() if k not in derived}
     return cfg, model_args, state

@@ -1,6 +1,10 @@
-"""The LSTM classifier: Embedding -> LSTM module(s) -> Linear on the last time step.
+"""The LSTM classifier: Embedding -> LSTM module(s) -> Linear on the last step or a pooling.
 
 Small enough to read in one sitting; ``ModelConfig`` holds everything needed to rebuild it.
+
+A length-aware model (``ModelConfig.lengths``) takes each row's number of real tokens beside the
+post-padded ids and runs its LSTMs on packed sequences: no step of either direction reads padding,
+so a document's logits do not depend on how far it is padded or on its batch neighbours.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ class ModelConfig:
     # What the head reads: "last" = the output at the last time step (the reference);
     # "max" / "mean" = pooled over the real (non-padding) time steps.
     pooling: str = "last"
+    # True: forward() takes (input_ids, lengths) and packs the sequences (the default recipe);
+    # False: the reference's fixed-width input, padding included in every step.
+    lengths: bool = False
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -67,7 +74,11 @@ class LSTMClassifier(nn.Module):
         self.dropout = nn.Dropout(c.dropout)
         self.head = nn.Linear(width, c.num_classes)
 
-    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        if self.config.lengths:
+            if lengths is None:
+                raise ValueError("this model is length-aware: call it with (input_ids, lengths)")
+            return self._forward_packed(input_ids, lengths)
         x = self.embedding(input_ids)  # (batch, seq, embed_dim)
         for i, lstm in enumerate(self.lstms):
             if i:
@@ -75,15 +86,46 @@ class LSTMClassifier(nn.Module):
             # No (h0, c0): zero initial states, so the same input always gives the same logits
             # (the reference drew them from torch.randn on every call).
             x, _ = lstm(x)  # (batch, seq, hidden * dirs)
+        real = (input_ids != self.config.pad_index).unsqueeze(-1)  # (batch, seq, 1)
+        return self._head(x, real, None)
+
+    def _forward_packed(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+        seq = input_ids.shape[1]
+        # A document with no token at all still runs one (padding) step, as the ONNX graph does.
+        lengths = lengths.clamp(1, seq).to("cpu", torch.int64)
+        x = self.embedding(input_ids)  # (batch, seq, embed_dim)
+        for i, lstm in enumerate(self.lstms):
+            if i:
+                x = self.dropout(x)
+            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            out, _ = lstm(packed)
+            x, _ = pad_packed_sequence(out, batch_first=True, total_length=seq)  # (batch, seq, hidden * dirs)
+        steps = torch.arange(seq, device=input_ids.device)
+        real = (steps.unsqueeze(0) < lengths.to(input_ids.device).unsqueeze(1)).unsqueeze(-1)  # (batch, seq, 1)
+        return self._head(x, real, lengths.to(input_ids.device))
+
+    def _head(self, x: torch.Tensor, real: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+        """Logits from the LSTM outputs ``x`` (batch, seq, hidden * dirs); ``real`` marks the real
+        steps; ``lengths`` is given for a length-aware model."""
         if self.config.pooling == "last":
-            feats = x[:, -1, :]  # (batch, hidden * dirs): the last time step, as the reference
-        else:
-            real = (input_ids != self.config.pad_index).unsqueeze(-1)  # (batch, seq, 1)
-            if self.config.pooling == "max":
-                feats = x.masked_fill(~real, -1e4).amax(dim=1)  # (batch, hidden * dirs)
-                # A document with no real token (an empty text) reads zeros, not the -1e4 fill:
-                # that would reach the head as logits in the thousands.
-                feats = feats.masked_fill(~real.any(dim=1), 0.0)
+            if lengths is None:
+                feats = x[:, -1, :]  # (batch, hidden * dirs): the last time step, as the reference
             else:
-                feats = (x * real).sum(dim=1) / real.sum(dim=1).clamp(min=1)  # (batch, hidden * dirs)
+                # Each document's own last token: the forward half at step length-1, the backward
+                # half at step 0 (where the backward direction ends).
+                last = x.gather(1, (lengths - 1).view(-1, 1, 1).expand(-1, 1, x.shape[2])).squeeze(1)
+                if self.config.bidirectional:
+                    half = x.shape[2] // 2
+                    feats = torch.cat([last[:, :half], x[:, 0, half:]], dim=1)  # (batch, hidden * dirs)
+                else:
+                    feats = last  # (batch, hidden)
+        elif self.config.pooling == "max":
+            feats = x.masked_fill(~real, -1e4).amax(dim=1)  # (batch, hidden * dirs)
+            # A document with no real token (an empty text) reads zeros, not the -1e4 fill:
+            # that would reach the head as logits in the thousands.
+            feats = feats.masked_fill(~real.any(dim=1), 0.0)
+        else:
+            feats = (x * real).sum(dim=1) / real.sum(dim=1).clamp(min=1)  # (batch, hidden * dirs)
         return self.head(self.dropout(feats))  # (batch, num_classes)

@@ -63,6 +63,9 @@ class Prepared:
     x_valid: torch.Tensor
     y_valid: torch.Tensor
     train: Dataset
+    # tokens of each row that reach the model (what a length-aware model takes beside the ids)
+    len_train: torch.Tensor | None = None
+    len_valid: torch.Tensor | None = None
     # token -> occurrences in the training split (for the vectors' coverage)
     counts: Counter = field(default_factory=Counter)
     # what was read, for the user and DIR/data.json (``summarise``)
@@ -110,7 +113,7 @@ def prepare(train_path, cfg: TrainConfig, valid_path=None, vocab: Vocab | None =
             vocab = extend_vocab(vocab, vectors, cfg.extend_vocab, tokenize)
     lengths = np.fromiter((len(t) for t in tr_tokens), dtype=np.int64, count=len(tr_tokens))
     if cfg.max_tokens is None:
-        cfg.max_tokens = auto_max_tokens(lengths)
+        cfg.max_tokens = auto_max_tokens(lengths, cfg.padding_side == "packed")
     if cfg.batch_size is None:
         cfg.batch_size = auto_batch_size(len(tr_tokens))
     pipeline = TextPipeline(vocab, cfg.max_tokens, cfg.padding_side, cfg.tokenizer)
@@ -125,6 +128,7 @@ def prepare(train_path, cfg: TrainConfig, valid_path=None, vocab: Vocab | None =
             warnings.append(f"class {name!r} has no validation row: its recall is not measured")
     summary["warnings"] = warnings
     return Prepared(pipeline, x_train, torch.tensor(tr_labels), x_valid, torch.tensor(va_labels), data,
+                    torch.from_numpy(pipeline.lengths(tr_tokens)), torch.from_numpy(pipeline.lengths(va_tokens)),
                     counts, summary, warnings)
 
 
