@@ -210,7 +210,7 @@ def test_input_and_output_names_are_checked(bundle, old, new, what):
     _rename(bundle, old, new)
     with pytest.raises(BundleError) as e:
         Classifier.load(bundle)
-    assert f"the model's {what} is" in _one_line(e, bundle) and new in str(e.value)
+    assert f"the model's {what}" in _one_line(e, bundle) and new in str(e.value)
 
 
 def test_input_dtype_is_checked(bundle):

@@ -176,7 +176,7 @@ def test_verify_false_skips_hashes(tiny_bundle, tmp_path):
     assert load_bundle(b, verify=False).labelset.names == tuple(LABELS)
 
 
-@pytest.mark.parametrize("version", [2, 0, "1", None, True])
+@pytest.mark.parametrize("version", [3, 0, "1", None, True])
 def test_wrong_version_is_refused(tiny_bundle, tmp_path, version):
     b = _copy(tiny_bundle, tmp_path)
     _edit_manifest(b, version=version)

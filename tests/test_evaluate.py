@@ -220,7 +220,7 @@ def test_new_model_orders_classes_as_a_person_and_records_its_columns(intent_run
 
     assert read_checkpoint(intent_run / "best.pt")["labels"] == HUMAN_ORDER
     m = json.loads((intent_bundle / "bundle.json").read_text())
-    assert m["labels"] == HUMAN_ORDER and m["version"] == 1
+    assert m["labels"] == HUMAN_ORDER and m["version"] == 2
     assert m["columns"] == COLUMNS
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from lstmtc import __version__
 from lstmtc.infer.bundle import MODEL_FILES, VOCAB, Manifest, file_digests
-from lstmtc.infer.classifier import open_session
+from lstmtc.infer.classifier import open_session, session_logits
 from lstmtc.infer.data import read_labelled
 from lstmtc.infer.errors import LstmtcError
 from lstmtc.infer.files import atomic_directory, file_in_the_way
@@ -31,10 +31,6 @@ class ExportResult:
     validation: ValidationReport | None
     sizes: dict[str, int] = field(default_factory=dict)
     extra_models: dict[str, dict] = field(default_factory=dict)  # precision -> agreement/accuracy figures
-
-
-def _predict(session, ids: np.ndarray, batch: int = 1024) -> np.ndarray:
-    return np.concatenate([session.run(None, {"input_ids": ids[i:i + batch]})[0] for i in range(0, len(ids), batch)])
 
 
 def _prepare_out(out: Path, force: bool) -> None:
@@ -78,15 +74,15 @@ def export_bundle(ckpt_path, out_dir, *, force: bool = False, validate: bool = T
         result = ExportResult(out, report)
         models = {"fp32": MODEL_FILES["fp32"]}
         if precisions:
-            ids = pipeline(texts)
-            ref = _predict(fp32, ids).argmax(1)
+            tokens = pipeline.model_tokens(texts)
+            ref = session_logits(fp32, pipeline, tokens, len(labelset), 1024).argmax(1)
             for prec in precisions:
                 if prec == "fp32":
                     continue
                 dst = tmp / MODEL_FILES[prec]
                 (quantize_int8 if prec == "int8" else convert_fp16)(tmp / MODEL_FILES["fp32"], dst)
-                pred = _predict(open_session(dst), ids).argmax(1)
-                info = {"agreement_with_fp32": float((pred == ref).mean()), "n": len(ids)}
+                pred = session_logits(open_session(dst), pipeline, tokens, len(labelset), 1024).argmax(1)
+                info = {"agreement_with_fp32": float((pred == ref).mean()), "n": len(tokens)}
                 if dataset:
                     gold = np.asarray(dataset.labels)
                     info["accuracy"] = float((pred == gold).mean())

@@ -12,7 +12,50 @@ from torch import nn
 
 OPSET = 17
 INPUT = "input_ids"
+LENGTHS = "lengths"
 OUTPUT = "logits"
+# The int32 copy of ``lengths`` that every LSTM node reads as its sequence_lens input.
+SEQUENCE_LENS = "sequence_lens_int32"
+
+
+class _Unpacked(nn.Module):
+    """A length-aware model written without packed sequences, for the exporter: torch.onnx does not
+    export pack_padded_sequence faithfully (pytorch issues 41774, 48460, 28423). Each nn.LSTM runs
+    on the padded batch here -- in PyTorch that would let the backward direction read the padding
+    -- and ``add_sequence_lens`` then gives every exported LSTM node the rows' lengths, with which
+    onnxruntime stops each row at its own length and reverses it within that length: the packed
+    model's arithmetic. ``validate_export`` proves it against the packed PyTorch model."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        m = self.model
+        x = m.embedding(input_ids)  # (batch, seq, embed_dim)
+        for lstm in m.lstms:
+            x, _ = lstm(x)  # (batch, seq, hidden * dirs); padded steps are fixed by sequence_lens
+        steps = torch.arange(input_ids.shape[1], device=input_ids.device)
+        real = (steps.unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(-1)  # (batch, seq, 1)
+        return m._head(x, real, lengths)
+
+
+def add_sequence_lens(graph_model) -> int:
+    """Wire the graph input ``lengths`` (int64) into every LSTM node's sequence_lens (input 4, int32);
+    returns the number of LSTM nodes."""
+    from onnx import TensorProto, helper
+
+    g = graph_model.graph
+    lstms = [n for n in g.node if n.op_type == "LSTM"]
+    for node in lstms:
+        while len(node.input) < 5:
+            node.input.append("")
+        node.input[4] = SEQUENCE_LENS
+    cast = helper.make_node("Cast", [LENGTHS], [SEQUENCE_LENS], to=TensorProto.INT32, name="lengths_to_int32")
+    nodes = list(g.node)
+    del g.node[:]
+    g.node.extend([cast] + nodes)
+    return len(lstms)
 
 
 def export_onnx(model: nn.Module, path: str | os.PathLike, seq_len: int = 16, opset: int = OPSET) -> None:
@@ -22,21 +65,34 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, seq_len: int = 16, op
     bidirectional) onto the native ONNX ``LSTM`` op in about a second, and its output passes
     validation for all five presets; the dynamo exporter takes tens of seconds and has public
     reports of problems with bidirectional LSTMs.
+
+    A length-aware model (``model.config.lengths``) is exported through ``_Unpacked`` with a second
+    input ``lengths`` (int64, one per row) that ``add_sequence_lens`` hands to every LSTM node.
     """
     import onnx
 
     model = model.eval()
     dummy = torch.full((2, seq_len), 2, dtype=torch.long)
+    packed = bool(getattr(model.config, "lengths", False))
+    args, names, axes = (dummy,), [INPUT], {INPUT: {0: "batch", 1: "sequence"}, OUTPUT: {0: "batch"}}
+    if packed:
+        model = _Unpacked(model).eval()
+        args, names = (dummy, torch.tensor([seq_len, max(1, seq_len // 2)])), [INPUT, LENGTHS]
+        axes[LENGTHS] = {0: "batch"}
     # The legacy exporter warns that it is deprecated and that LSTM batch_first output is
     # approximated; neither applies to this graph and both would bury the validation table.
     with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            model, (dummy,), str(path), input_names=[INPUT], output_names=[OUTPUT],
-            dynamic_axes={INPUT: {0: "batch", 1: "sequence"}, OUTPUT: {0: "batch"}},
+            model, args, str(path), input_names=names, output_names=[OUTPUT], dynamic_axes=axes,
             opset_version=opset, dynamo=False, do_constant_folding=True,
         )
-    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    graph = onnx.load(str(path))
+    if packed:
+        if not add_sequence_lens(graph):
+            raise RuntimeError("the exported graph has no LSTM node to give the lengths to")
+        onnx.save(graph, str(path))
+    onnx.checker.check_model(graph, full_check=True)
 
 
 def quantize_int8(src: str | os.PathLike, dst: str | os.PathLike) -> None:

@@ -27,7 +27,10 @@ from .vectorize import PADDING_SIDES, TextPipeline
 from .vocab import Vocab
 
 FORMAT = "lstmtc-bundle"
-VERSION = 1
+# 2: the model may take each row's length beside the ids ("inputs"; padding_side "packed").
+# Version-1 bundles (one input, fixed width) are read and scored exactly as before.
+VERSION = 2
+VERSIONS = (1, 2)
 MANIFEST = "bundle.json"
 VOCAB = "vocab.json"
 PRECISIONS = ("fp32", "int8", "fp16")
@@ -36,6 +39,8 @@ MODEL_FILES = {"fp32": "model.onnx", "int8": "model.int8.onnx", "fp16": "model.f
 # training command named them (null: detected). Bundles without it (older ones) read as all null.
 COLUMN_ROLES = ("text", "title", "label")
 INPUT = {"name": "input_ids", "dtype": "int64", "shape": ["batch", "sequence"]}
+# A length-aware model's second input: each row's number of real tokens, 1..sequence.
+LENGTHS = {"name": "lengths", "dtype": "int64", "shape": ["batch"]}
 OUTPUT_NAME = "logits"
 # bundle.json holds names, digests and a training summary: kilobytes. A larger one is not ours.
 MAX_MANIFEST_BYTES = 16 << 20
@@ -69,7 +74,7 @@ def _require(data: dict, key: str, kind, where: str):
 
 @dataclass
 class Manifest:
-    """``bundle.json``, version 1."""
+    """``bundle.json``, version 2 (version 1 reads the same, without a lengths input)."""
 
     labels: list[str]  # class names, in the model's output order
     label_values: list[str]  # how the training data spelled each class
@@ -81,6 +86,15 @@ class Manifest:
     default_precision: str = "fp32"
     columns: dict[str, str | None] | None = None  # optional: the training columns by role
     provenance: dict = field(default_factory=dict)  # free-form: where the model came from
+    version: int = VERSION
+
+    @property
+    def length_aware(self) -> bool:
+        return self.padding_side == "packed"
+
+    @property
+    def inputs(self) -> list[dict]:
+        return [INPUT, LENGTHS] if self.length_aware else [INPUT]
 
     def to_dict(self) -> dict:
         return {
@@ -89,7 +103,8 @@ class Manifest:
             "columns": self.columns, "files": self.files, "models": self.models,
             "precision": {name: prec for prec, name in self.models.items()},
             "default_precision": self.default_precision,
-            "input": INPUT, "output": {"name": "logits", "dtype": "float32", "shape": ["batch", len(self.labels)]},
+            "inputs": self.inputs,
+            "output": {"name": "logits", "dtype": "float32", "shape": ["batch", len(self.labels)]},
             "provenance": self.provenance,
         }
 
@@ -103,9 +118,9 @@ class Manifest:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise BundleError(f"{where}: not an lstmtc bundle manifest (format is not {FORMAT!r})")
         version = data.get("version")
-        if type(version) is not int or version != VERSION:
+        if type(version) is not int or version not in VERSIONS:
             raise BundleError(f"{where}: bundle format version {version!r} is not supported "
-                              f"(this lstmtc reads {VERSION})")
+                              f"(this lstmtc reads {' and '.join(map(str, VERSIONS))}); upgrade lstmtc")
         files = _require(data, "files", dict, where)
         models = _require(data, "models", dict, where)
         labels = _require(data, "labels", list, where)
@@ -126,8 +141,14 @@ class Manifest:
         ):
             raise BundleError(f"{where}: 'columns' must map {', '.join(COLUMN_ROLES)} to column names "
                               "(strings or null)")
-        if padding_side not in PADDING_SIDES:
-            raise BundleError(f"{where}: padding_side {padding_side!r} is not one of {PADDING_SIDES}")
+        sides = PADDING_SIDES if version >= 2 else tuple(p for p in PADDING_SIDES if p != "packed")
+        if padding_side not in sides:
+            raise BundleError(f"{where}: padding_side {padding_side!r} is not one of {sides} (format {version})")
+        if version >= 2:
+            expected = [INPUT, LENGTHS] if padding_side == "packed" else [INPUT]
+            if data.get("inputs") != expected:
+                raise BundleError(f"{where}: 'inputs' must be {json.dumps(expected)} for padding_side "
+                                  f"{padding_side!r}")
         for precision, name in models.items():
             if precision not in PRECISIONS or name not in files:
                 raise BundleError(f"{where}: model entry {precision!r}: {name!r} is not a listed file")
@@ -137,7 +158,7 @@ class Manifest:
             if not isinstance(digest, str) or Path(name).name != name or name in (".", ".."):
                 raise BundleError(f"{where}: file entry {name!r} is not a plain file name with a SHA-256 string")
         return cls(labels, values, max_tokens, padding_side, tokenizer, files, models,
-                   data.get("default_precision", "fp32"), columns, data.get("provenance") or {})
+                   data.get("default_precision", "fp32"), columns, data.get("provenance") or {}, version)
 
 
 @dataclass

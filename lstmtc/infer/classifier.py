@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .bundle import INPUT, OUTPUT_NAME, Bundle, load_bundle
+from .batching import run_batches
+from .bundle import INPUT, LENGTHS, OUTPUT_NAME, Bundle, load_bundle
 from .errors import BundleError
 
 
@@ -37,6 +38,22 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return z
 
 
+def run_session(session, input_ids: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+    """One onnxruntime call on a bundle's model: (batch, classes) logits of ``input_ids`` (and, for a
+    length-aware model, the rows' ``lengths``)."""
+    feed = {INPUT["name"]: input_ids}
+    if lengths is not None:
+        feed[LENGTHS["name"]] = lengths
+    return session.run(None, feed)[0]
+
+
+def session_logits(session, pipeline, token_lists, classes: int, batch_size: int | None = None,
+                   sort: bool = True) -> np.ndarray:
+    """(n, classes) logits of tokenized documents through ``session`` (``batching.run_batches``)."""
+    return run_batches(token_lists, batch_size, vectorize=pipeline.ids, run=lambda *a: run_session(session, *a),
+                       classes=classes, lengths=pipeline.lengths if pipeline.length_aware else None, sort=sort)
+
+
 def open_session(path: str | os.PathLike, threads: int | None = None):
     """The one way lstmtc opens an ONNX model: onnxruntime on the CPU, ``threads`` intra-op threads
     (default: onnxruntime's choice, all cores) and one inter-op thread, warnings silenced. A file
@@ -61,26 +78,30 @@ def _describe(arg) -> str:
 
 def check_session(bundle: Bundle, session, model_path) -> None:
     """Check what bundle.json says against the model onnxruntime loaded, so that a bundle that does
-    not fit its model is refused at load with one line, not discovered by some text later: one input
-    ``input_ids`` (int64, rank 2, its sequence length max_tokens if fixed), the first output
-    ``logits`` (float, rank 2) with one column per class, and every vocabulary id inside the
+    not fit its model is refused at load with one line, not discovered by some text later: the input
+    ``input_ids`` (int64, rank 2, its sequence length max_tokens if fixed) and, for a length-aware
+    model (format 2, padding "packed"), ``lengths`` (int64, rank 1) -- no other inputs; the first
+    output ``logits`` (float, rank 2) with one column per class; every vocabulary id inside the
     embedding. The last two are checked by running the model once on the largest id (int8 and fp16
     models store the embedding differently, and onnx, the package that could read it, is not a
     dependency of the runtime); onnxruntime's Gather refuses an id past the embedding's rows."""
     where = f"{bundle.path}: {Path(model_path).name}"
     inputs, outputs = session.get_inputs(), session.get_outputs()
-    ok_input = (len(inputs) == 1 and inputs[0].name == INPUT["name"] and inputs[0].type == "tensor(int64)"
-                and len(inputs[0].shape) == 2)
-    if not ok_input:
-        found = ", ".join(_describe(i) for i in inputs) or "none"
-        raise BundleError(f"{where}: the model's input is {found}; a bundle's model takes one input_ids "
-                          "tensor(int64) [batch, sequence]")
+    pipe, n_labels = bundle.pipeline, len(bundle.labelset)
+    wanted = [(INPUT["name"], "tensor(int64)", 2)]
+    if pipe.length_aware:
+        wanted.append((LENGTHS["name"], "tensor(int64)", 1))
+    found = [(i.name, i.type, len(i.shape)) for i in inputs]
+    if found != wanted:
+        have = ", ".join(_describe(i) for i in inputs) or "none"
+        want = ", ".join(f"{n} {t} (rank {r})" for n, t, r in wanted)
+        raise BundleError(f"{where}: the model's inputs are {have}; bundle.json (padding {pipe.padding_side!r}) "
+                          f"says the model takes {want}")
     out0 = outputs[0] if outputs else None
     if out0 is None or out0.name != OUTPUT_NAME or out0.type != "tensor(float)" or len(out0.shape) != 2:
         found = ", ".join(_describe(o) for o in outputs) or "none"
         raise BundleError(f"{where}: the model's output is {found}; a bundle's model gives logits "
                           "tensor(float) [batch, classes]")
-    pipe, n_labels = bundle.pipeline, len(bundle.labelset)
     length = inputs[0].shape[1]
     if isinstance(length, int) and length != pipe.max_tokens:
         raise BundleError(f"{where}: the model takes {length} tokens per document, bundle.json says "
@@ -92,8 +113,11 @@ def check_session(bundle: Bundle, session, model_path) -> None:
     probe = np.full((1, length if isinstance(length, int) else min(pipe.max_tokens, 4)), pipe.vocab.pad_index,
                     dtype=np.int64)
     probe[0, 0] = len(pipe.vocab) - 1
+    feed = {INPUT["name"]: probe}
+    if pipe.length_aware:
+        feed[LENGTHS["name"]] = np.array([probe.shape[1]], dtype=np.int64)
     try:
-        out = session.run(None, {INPUT["name"]: probe})[0]
+        out = session.run(None, feed)[0]
     except Exception as e:  # onnxruntime's own exception types
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise BundleError(f"{where}: the model fails on the vocabulary's largest id {len(pipe.vocab) - 1} "
@@ -111,7 +135,7 @@ class Classifier:
         self.model_path = bundle.model_path(precision)
         self.session = open_session(self.model_path, threads)
         check_session(bundle, self.session, self.model_path)
-        self._input = INPUT["name"]
+        self.length_aware = self.pipeline.length_aware
 
     @classmethod
     def load(cls, bundle: str | os.PathLike | None = None, precision: str | None = None,
@@ -127,17 +151,18 @@ class Classifier:
     def labels(self) -> list[str]:
         return list(self.bundle.labelset.names)
 
-    def logits_ids(self, input_ids: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self._input: input_ids})[0]
+    def logits_ids(self, input_ids: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+        """One onnxruntime call: (batch, classes) logits of vectorized documents (and, for a
+        length-aware model, their lengths)."""
+        if self.length_aware and lengths is None:
+            lengths = self.pipeline.lengths_of(input_ids)
+        return run_session(self.session, input_ids, lengths if self.length_aware else None)
 
-    def logits(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
-        """(n, classes) logits; with ``batch_size``, one onnxruntime call per that many texts."""
-        if len(texts) == 0:
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
-        if batch_size is None or len(texts) <= batch_size:
-            return self.logits_ids(self.pipeline(texts))
-        return np.concatenate([self.logits_ids(self.pipeline(texts[i:i + batch_size]))
-                               for i in range(0, len(texts), batch_size)])
+    def logits(self, texts: Sequence[str], batch_size: int | None = None, sort: bool = True) -> np.ndarray:
+        """(n, classes) logits; with ``batch_size``, one onnxruntime call per that many texts (a
+        length-aware model's texts sorted by length first, unless ``sort`` is False)."""
+        return session_logits(self.session, self.pipeline, self.pipeline.model_tokens(texts), len(self.labels),
+                              batch_size, sort)
 
     def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """(n, classes) probabilities, columns in ``labels`` order."""

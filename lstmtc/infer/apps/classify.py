@@ -29,15 +29,16 @@ def _no_progress(path: str, total: int | None) -> AbstractContextManager:
     return nullcontext(None)
 
 
-def classify_lines(scorer: Scorer, sources: Sequence[str], formatter: LineFormatter, out, batch_size: int, *,
+def classify_lines(scorer: Scorer, sources: Sequence[str], formatter: LineFormatter, out, *,
                    strict: bool = False, warn: Callable[[str], None] | None = None,
                    progress: Progress = _no_progress, read=line_batches) -> None:
     """One output line per input line of each source ('-' = stdin), in order; a blank line gets an
-    empty answer. Live input (stdin, a pipe) is answered as it arrives; every batch is flushed."""
+    empty answer. Live input (stdin, a pipe) is answered as it arrives; every window of
+    ``scorer.window`` lines (or what arrived before a pause) is flushed."""
     for src in sources:
         with line_source(src) as (source, name, size, live), progress(src, size) as on_bytes:
             decode = Decoder(name, strict, warn, REPLACE_HINT)
-            for batch in read(source, batch_size, decode, on_bytes, wait_for_more=live):
+            for batch in read(source, scorer.window, decode, on_bytes, wait_for_more=live):
                 scored = scorer.score(batch)
                 out.write("\n".join(formatter.batch(scored.n, scored.live, scored.probs)) + "\n")
                 out.flush()
@@ -52,7 +53,7 @@ def _size(path: str) -> int | None:
         return None  # reported by the reader, with its own message
 
 
-def classify_table(scorer: Scorer, path: str, out, batch_size: int, *, prob: bool = False,
+def classify_table(scorer: Scorer, path: str, out, *, prob: bool = False,
                    text_column: str | int | None = None, title_column: str | int | None = None,
                    header: bool | None = None, delimiter: str | None = None, quoting: str | None = None,
                    strict: bool = False, warn: Callable[[str], None] | None = None,
@@ -72,7 +73,7 @@ def classify_table(scorer: Scorer, path: str, out, batch_size: int, *, prob: boo
         writer = TableWriter(out, scorer.labels, delimiter_for(path, delimiter), prob, quoting_for(path, quoting),
                              output_prefix)
         pending = [writer.header(table.header)] if table.header is not None else []
-        for chunk in batched(table.rows, batch_size):
+        for chunk in batched(table.rows, scorer.window):
             rows = [row for _, row in chunk]
             scored = scorer.score([table.text(row) for row in rows])
             writer.write(pending + writer.scored(rows, scored.live, scored.probs))

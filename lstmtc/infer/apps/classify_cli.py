@@ -19,10 +19,8 @@ from ..data.columns import QUOTINGS
 from ..data.writers import FORMATS, LineFormatter, output_stream
 from ..errors import LstmtcError
 from ..files import protected_inputs
+from ..scoring.scorer import DEFAULT_BATCH, WINDOW_BATCHES
 from .options import CONTEXT, model_option, quiet_stdout, read_options, require_stream, run_command
-
-# Chosen by the batch-size x threads sweep in benchmarks (docs/benchmarks.md).
-DEFAULT_BATCH = 64
 
 
 def _stderr_is_tty() -> bool:
@@ -103,7 +101,11 @@ def _progress_for(quiet: bool):
               help="Labelled file: print N, accuracy, per-class precision/recall/F1 and the confusion matrix "
                    "(beyond 12 classes the most-confused pairs). Columns not named take the model's training "
                    "columns where the file has them.")
-@click.option("--batch-size", type=click.IntRange(1), default=DEFAULT_BATCH, help="Documents per onnxruntime call.")
+@click.option("--batch-size", type=click.IntRange(1), default=DEFAULT_BATCH, show_default=True,
+              help="Documents per onnxruntime call.")
+@click.option("--no-sort", is_flag=True,
+              help="Score a length-aware model's documents in input order instead of sorting each window of "
+                   f"{WINDOW_BATCHES} batches by length (for debugging: the output is identical, only slower).")
 @click.option("--threads", type=click.IntRange(1), help="onnxruntime intra-op threads [default: all cores].")
 @click.option("--strict", is_flag=True, help="Fail on invalid UTF-8 instead of replacing it.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
@@ -118,8 +120,8 @@ def _progress_for(quiet: bool):
                    "[default: one per core]. With --engine dask, --threads is per worker [default: 1].")
 @click.version_option(__version__, prog_name="lstmtc-classify")
 def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, output_prefix, text_column, title_column,
-         label_column, no_header, delimiter, quoting, out_path, eval_path, batch_size, threads, strict, quiet, engine,
-         scheduler, workers):
+         label_column, no_header, delimiter, quoting, out_path, eval_path, batch_size, no_sort, threads, strict, quiet,
+         engine, scheduler, workers):
     """Classify text with an exported model: one document per line of FILES (or stdin, or '-').
 
     Prints one line per input line, in input order; an empty input line gives an empty output
@@ -180,7 +182,7 @@ def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, o
                            batch_size, threads, strict, quiet, fmt, scheduler, workers)
             return
         clf = Classifier.load(model, precision, threads)
-        scorer = Scorer(clf)
+        scorer = Scorer(clf, batch_size, sort=not no_sort)
         if eval_path:
             from rich.console import Console
 
@@ -192,11 +194,11 @@ def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, o
 
         with protected_inputs(*files, table), output_stream(out_path) as out:
             if table:
-                classify_table(scorer, table, out, batch_size, prob=prob, strict=strict, warn=_warn,
+                classify_table(scorer, table, out, prob=prob, strict=strict, warn=_warn,
                                progress=_progress_for(quiet), output_prefix=output_prefix, **opts)
             else:
                 classify_lines(scorer, files or ("-",), LineFormatter(clf.labels, fmt, k, prob, threshold), out,
-                               batch_size, strict=strict, warn=_warn, progress=_progress_for(quiet))
+                               strict=strict, warn=_warn, progress=_progress_for(quiet))
     except LstmtcError as e:
         raise click.ClickException(str(e)) from None
     except BrokenPipeError:

@@ -1,7 +1,10 @@
 """The one scoring path: documents -> batches -> probabilities. Every verb that scores text
 (line mode, CSV/TSV tables, the Dask partitions, the stage benchmark) goes through ``Scorer``.
 
-A batch is scored with one onnxruntime call: tokenize -> vectorize -> run -> softmax, each step an
+The texts handed to ``score`` (a window: ``Scorer.window`` of them, or fewer when a stream pauses)
+are tokenized, then scored ``batch_size`` at a time with one onnxruntime call per batch
+(``lstmtc.infer.batching``): for a length-aware model the window is sorted by length first and the
+results put back in input order. Each step (tokenize -> vectorize -> run -> softmax) is an
 attribute of the scorer, so a benchmark can time them by wrapping (``benchmarks/stages.py``).
 Documents without text (None, empty or blank) are not scored; they keep their place in the batch,
 so writers can give them an empty answer and keep the output aligned with the input.
@@ -16,9 +19,18 @@ from typing import TypeVar
 
 import numpy as np
 
+from ..batching import run_batches
 from ..classifier import Classifier, softmax
 
 T = TypeVar("T")
+
+# Documents per onnxruntime call (lstmtc-classify --batch-size): chosen by the batch-size x threads
+# sweep in benchmarks (docs/benchmarks.md).
+DEFAULT_BATCH = 64
+# A length-aware model's scorer reads this many batches ahead and sorts them by length: the more it
+# sorts, the closer each batch's length to its own documents'. A stream that pauses is scored at
+# once whatever it holds, so this costs no latency.
+WINDOW_BATCHES = 8
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -51,27 +63,39 @@ class Scored:
 class Scorer:
     """A classifier's text path as replaceable steps."""
 
-    def __init__(self, clf: Classifier):
+    def __init__(self, clf: Classifier, batch_size: int = DEFAULT_BATCH, sort: bool = True):
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
         self.labels = clf.labels
+        self.batch_size = batch_size
+        self.sort = sort
+        self.length_aware = clf.length_aware
         self.tokenize = clf.pipeline.model_tokens
         self.vectorize = clf.pipeline.ids
+        self.measure = clf.pipeline.lengths if clf.length_aware else None
         self.run = clf.logits_ids
         self.softmax = softmax
 
+    @property
+    def window(self) -> int:
+        """How many texts a caller should hand to ``score`` at a time."""
+        return self.batch_size * WINDOW_BATCHES if self.length_aware and self.sort else self.batch_size
+
     def logits(self, texts: Sequence[str]) -> np.ndarray:
-        """(len(texts), classes) logits, in one call."""
-        return self.run(self.vectorize(self.tokenize(texts)))
+        """(len(texts), classes) logits, one onnxruntime call per ``batch_size`` texts."""
+        return run_batches(self.tokenize(texts), self.batch_size, vectorize=self.vectorize, run=self.run,
+                           classes=len(self.labels), lengths=self.measure, sort=self.sort)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        """(len(texts), classes) probabilities of documents that all have text, in one call."""
+        """(len(texts), classes) probabilities of documents that all have text."""
         return self.softmax(self.logits(texts))
 
     def classes(self, texts: Sequence[str]) -> np.ndarray:
-        """The most likely class index of each document, in one call."""
+        """The most likely class index of each document."""
         return self.logits(texts).argmax(1)
 
     def score(self, texts: Sequence[str | None]) -> Scored:
-        """One batch; documents without text keep their place and are not scored."""
+        """One window; documents without text keep their place and are not scored."""
         live = [i for i, t in enumerate(texts) if has_text(t)]
         if live:
             probs = self.probabilities([texts[i] for i in live])

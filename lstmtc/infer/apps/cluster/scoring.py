@@ -15,11 +15,9 @@ import numpy as np
 from ...classifier import top_labels
 from ...data.writers import prediction_columns
 from ...errors import DataError
-from ...scoring.scorer import Scorer, batched
+from ...scoring.scorer import DEFAULT_BATCH, Scorer, batched
 from . import deps
 from .models import BundleRef, bundle_ref, classifier_for
-
-DEFAULT_BATCH = 64
 
 
 def _as_text(v) -> str:
@@ -65,8 +63,8 @@ def _append(df, probs: np.ndarray, labels: Sequence[str], k: int, prob: bool, pr
 
 def _score_partition(df, ref: BundleRef, files, text_column, title_column, k: int, prob: bool, batch_size: int,
                      prefix: str = ""):
-    scorer = Scorer(classifier_for(ref, files))
-    batches = [scorer.score(b).dense() for b in batched(_texts(df, text_column, title_column), batch_size)]
+    scorer = Scorer(classifier_for(ref, files), batch_size)
+    batches = [scorer.score(b).dense() for b in batched(_texts(df, text_column, title_column), scorer.window)]
     probs = np.concatenate(batches) if batches else np.zeros((0, len(ref.labels)), dtype=np.float32)
     return _append(df, probs, ref.labels, k, prob, prefix)
 
