@@ -111,7 +111,7 @@ def write_lines(path: Path, texts: list[str]) -> Path:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from lstmtc.infer.apps.classify_cli import DEFAULT_BATCH
+    from lstmtc.infer.scoring.scorer import DEFAULT_BATCH
 
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true",

@@ -89,7 +89,7 @@ TFIDF_C = (1.0, 10.0, 100.0)
 FASTTEXT_EPOCHS = (5, 25)
 
 
-def run_tfidf(train, valid, test, max_iter: int, seed: int) -> dict:
+def run_tfidf(train, valid, test, max_iter: int, seed: int, keep: bool = False) -> dict:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -121,7 +121,8 @@ def run_tfidf(train, valid, test, max_iter: int, seed: int) -> dict:
                          "solver": clf.solver, "features": len(vec.vocabulary_), "n_iter": n_iter,
                          "converged": n_iter < max_iter and not any(issubclass(w.category, ConvergenceWarning)
                                                                     for w in caught)},
-            "accuracy": accuracy(gold, pred), "macro_f1": macro_f1(gold, pred), "train_s": train_s, "test_s": test_s}
+            "accuracy": accuracy(gold, pred), "macro_f1": macro_f1(gold, pred), "train_s": train_s, "test_s": test_s,
+            **({"fitted": (vec, clf)} if keep else {})}
 
 
 def fasttext_text(text: str) -> str:
@@ -135,7 +136,7 @@ def fasttext_label(label: str) -> str:
     return "__label__" + "_".join(label.split())
 
 
-def run_fasttext(train, valid, test, work: Path, seed: int, threads: int) -> dict:
+def run_fasttext(train, valid, test, work: Path, seed: int, threads: int, keep: bool = False) -> dict:
     import fasttext
 
     work.mkdir(parents=True, exist_ok=True)
@@ -174,7 +175,7 @@ def run_fasttext(train, valid, test, work: Path, seed: int, threads: int) -> dic
                 "test_docs_without_prediction": empty}
     return {"model": "fasttext", "title": TITLES["fasttext"], "settings": settings,
             "accuracy": accuracy(gold, pred), "macro_f1": macro_f1(gold, pred), "train_s": train_s,
-            "test_s": test_s, "prep_s": prep_s}
+            "test_s": test_s, "prep_s": prep_s, **({"fitted": model} if keep else {})}
 
 
 def cli(name: str) -> str:

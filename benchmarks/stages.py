@@ -90,7 +90,7 @@ def one_pass(clf, text_file, out_path, batch_size: int, output: str = "stdout") 
             docs += len(batch)
             yield batch
 
-    scorer = Scorer(clf)
+    scorer = Scorer(clf, batch_size)
     for step, stage in (("tokenize", "tokenize"), ("vectorize", "vectorize"), ("run", "session.run"),
                         ("softmax", "postprocess")):
         setattr(scorer, step, timed(stage, getattr(scorer, step)))
@@ -102,7 +102,7 @@ def one_pass(clf, text_file, out_path, batch_size: int, output: str = "stdout") 
     out = cm.__enter__()
     t["write"] += clock() - a
     try:
-        classify_lines(scorer, [str(text_file)], fmt, _TimedWriter(out, add("write")), batch_size, read=read)
+        classify_lines(scorer, [str(text_file)], fmt, _TimedWriter(out, add("write")), read=read)
     except BaseException as exc:
         cm.__exit__(type(exc), exc, exc.__traceback__)
         raise

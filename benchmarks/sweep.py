@@ -21,8 +21,8 @@ def thread_counts() -> list[int]:
 
 
 def measure(bundle, texts: list[str], batch_sizes=BATCH_SIZES, threads=None, repeats: int = 3) -> dict:
-    from lstmtc.infer.apps.classify_cli import DEFAULT_BATCH
     from lstmtc.infer.classifier import Classifier
+    from lstmtc.infer.scoring.scorer import DEFAULT_BATCH
 
     threads = list(threads or thread_counts())
     grid = []
