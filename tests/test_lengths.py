@@ -286,3 +286,28 @@ def test_session_without_lengths_input_is_refused(packed_bundle, tiny_bundle, tm
     (b / "bundle.json").write_text(json.dumps(m))
     with pytest.raises(BundleError, match="says the model takes input_ids .* lengths"):
         Classifier.load(b)
+
+
+def test_only_default_ships_one_int8_model(packed_run, tmp_path):
+    from lstmtc.export import export_bundle
+    from lstmtc.infer import Classifier
+    from lstmtc.infer.errors import BundleError
+
+    out = tmp_path / "small"
+    export_bundle(packed_run / "best.pt", out, precisions=("int8",), default_precision="int8", only_default=True)
+    m = json.loads((out / "bundle.json").read_text())
+    assert m["models"] == {"int8": "model.int8.onnx"} and m["default_precision"] == "int8"
+    assert sorted(p.name for p in out.iterdir()) == ["bundle.json", "model.int8.onnx", "vocab.json"]
+    clf = Classifier.load(out)
+    assert clf.length_aware and clf.predict(["the striker scored"])[0][0][0] in clf.labels
+    with pytest.raises(BundleError, match="no fp32 model in this bundle"):
+        Classifier.load(out, "fp32")
+
+
+def test_only_default_with_fp32_default_refuses_to_drop_new_models(packed_run, tmp_path):
+    from lstmtc.export.cli import main
+
+    r = CliRunner().invoke(main, [str(packed_run / "best.pt"), "-o", str(tmp_path / "x"), "--quantize", "int8",
+                                  "--only-default"])
+    assert r.exit_code == 2 and "--only-default with --default-precision fp32" in r.output
+    assert not (tmp_path / "x").exists()

@@ -52,9 +52,12 @@ def _prepare_out(out: Path, force: bool) -> None:
 
 def export_bundle(ckpt_path, out_dir, *, force: bool = False, validate: bool = True,
                   precisions: tuple[str, ...] = (), data: str | None = None, read_options: dict | None = None,
-                  default_precision: str = "fp32", max_vocab: int | None = None) -> ExportResult:
+                  default_precision: str = "fp32", max_vocab: int | None = None,
+                  only_default: bool = False) -> ExportResult:
     """Export a checkpoint as a bundle. ``precisions`` adds int8 and/or fp16 models beside fp32;
-    ``data`` (a labelled file) supplies validation texts and the accuracy of each model."""
+    ``data`` (a labelled file) supplies validation texts and the accuracy of each model.
+    ``only_default``: the bundle keeps only the ``default_precision`` model (the others are made,
+    validated and compared first)."""
     ckpt = Checkpoint.read(ckpt_path)
     out = Path(out_dir)
     _prepare_out(out, force)
@@ -89,6 +92,11 @@ def export_bundle(ckpt_path, out_dir, *, force: bool = False, validate: bool = T
                     info["fp32_accuracy"] = float((ref == gold).mean())
                 result.extra_models[prec] = info
                 models[prec] = MODEL_FILES[prec]
+        if only_default and default_precision in models:
+            for prec, name in list(models.items()):
+                if prec != default_precision:
+                    (tmp / name).unlink()
+                    del models[prec]
         files = file_digests(tmp)
         result.sizes = {name: (tmp / name).stat().st_size for name in files}
         stored = ckpt.payload
@@ -110,6 +118,7 @@ def export_bundle(ckpt_path, out_dir, *, force: bool = False, validate: bool = T
                 "validation_max_abs_diff": report.max_abs_diff if report else None,
                 "quantization": result.extra_models or None,
                 "pruned_to": max_vocab,
+                "left_out": "every precision but the default (validated, then left out)" if only_default else None,
             },
         ).write(tmp)
     return result

@@ -152,6 +152,11 @@ class Manifest:
         for precision, name in models.items():
             if precision not in PRECISIONS or name not in files:
                 raise BundleError(f"{where}: model entry {precision!r}: {name!r} is not a listed file")
+        if not models:
+            raise BundleError(f"{where}: 'models' names no model")
+        if data.get("default_precision", "fp32") not in models:
+            raise BundleError(f"{where}: default_precision {data.get('default_precision', 'fp32')!r} is not one of "
+                              f"the bundle's models ({', '.join(sorted(models))})")
         if VOCAB not in files:
             raise BundleError(f"{where}: {VOCAB} is not listed under 'files'")
         for name, digest in files.items():

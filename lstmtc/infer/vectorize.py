@@ -31,7 +31,7 @@ def vectorize(
     # One lookup over all documents' tokens and one masked scatter: row-major order of the mask is
     # the order of the concatenated documents, for either padding side (a per-row numpy assignment
     # from a Python list cost about as much as the tokenizer).
-    cut = [tokens[:max_tokens] for tokens in token_lists]
+    cut = [tokens if len(tokens) <= max_tokens else tokens[:max_tokens] for tokens in token_lists]
     lens = np.fromiter(map(len, cut), dtype=np.int64, count=len(cut))
     flat = np.fromiter(vocab.lookup(chain.from_iterable(cut)), dtype=np.int64, count=int(lens.sum()))
     out = np.full((len(cut), max_tokens), vocab.pad_index, dtype=np.int64)

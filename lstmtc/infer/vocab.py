@@ -10,6 +10,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import repeat
 from pathlib import Path
 
 from .errors import VocabError
@@ -95,7 +96,7 @@ class Vocab:
 
     def lookup(self, tokens: Iterable[str]) -> list[int]:
         get, unk = self._index.get, self.unk_index
-        return [get(t, unk) for t in tokens]
+        return list(map(get, tokens, repeat(unk)))
 
     def to_dict(self) -> dict:
         return {
