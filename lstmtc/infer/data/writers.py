@@ -41,6 +41,10 @@ class LineFormatter:
 
     def lines(self, probs: np.ndarray) -> list[str]:
         """One line per row of ``probs``."""
+        if self.fmt == "text" and self.k == 1 and not self.prob and self.threshold <= 0:
+            # The default output: the best class's name. argmax takes the first of tied classes,
+            # as top_labels' stable sort does.
+            return [self.labels[i] for i in probs.argmax(1).tolist()]
         names, ps = top_labels(probs, self.labels, self.k, self.threshold)
         return [self._one(n, [float(p) for p in row]) for n, row in zip(names, ps)]
 
