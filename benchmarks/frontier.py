@@ -10,7 +10,9 @@ lstmtc model here validated on) and the official test set. For each model:
 - test accuracy and macro-F1 on the 7,600 test documents;
 - training seconds: for the peers the fit measured here (with their one setting -- C, fastText's
   epochs -- picked on the validation rows, as lstmtc picks its epoch); for lstmtc models the sum of
-  the epoch times its run recorded (bundle.json provenance), which ran on the same kind of machine;
+  the epoch times its run recorded (the run directory's history.jsonl where the checkpoint named in
+  bundle.json is found, else bundle.json's history up to the best epoch), on the same kind of
+  machine (reading the data and loading vectors, a few seconds, not included);
 - whole-process throughput: the test texts (title + " " + description) COPIES times over, one per
   line, classified by a real process as a user runs it -- ``lstmtc-classify -m DIR < FILE`` for
   lstmtc, ``benchmarks/peer_predict.py`` (load, read, tokenize, predict, print) for a peer -- the
@@ -24,6 +26,7 @@ missing). Writes a table, JSON (--json) and the accuracy-vs-docs/s chart (--png,
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -70,6 +73,11 @@ def score_bundle(bundle: Path, test: Path) -> dict:
     prov = clf.bundle.manifest.get("provenance") or {}
     history = prov.get("history") or []
     best = max(history, key=lambda h: h.get("valid_macro_f1", h.get("valid_acc", 0)), default={})
+    # best.pt's history ends at the best epoch; the run directory's history.jsonl also holds the
+    # epochs early stopping waited through, which the training took too.
+    run_history = Path(str(prov.get("checkpoint", ""))).parent / "history.jsonl"
+    if prov.get("checkpoint") and run_history.is_file():
+        history = [json.loads(line) for line in run_history.read_text().splitlines() if line.strip()]
     size = sum((bundle / name).stat().st_size for name in (clf.bundle.schema.files if clf.bundle.schema else {}))
     return {"accuracy": rep["accuracy"], "macro_f1": rep["macro_f1"],
             "train_s": sum(h.get("seconds", 0.0) for h in history) or None,
@@ -138,6 +146,12 @@ def chart(rows: list[dict], path: Path, title: str) -> None:
                    zorder=3)
         ax.annotate(r["name"], (r["docs_per_s"], r["accuracy"] * 100), textcoords="offset points", xytext=(6, 4),
                     fontsize=8)
+    from matplotlib.lines import Line2D
+
+    ax.legend(handles=[Line2D([], [], marker="*", color="tab:blue", ls="", markersize=12, label="lstmtc, bundled"),
+                       Line2D([], [], marker="o", color="tab:blue", ls="", label="lstmtc, other models"),
+                       Line2D([], [], marker="o", color="tab:orange", ls="", label="peers")],
+              loc="lower left", fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel("whole-process classify throughput, docs/s (log scale; higher is better)")
     ax.set_ylabel("AG News test accuracy, % (higher is better)")

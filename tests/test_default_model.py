@@ -24,13 +24,15 @@ def test_default_bundle_is_the_committed_artifact_and_small_enough():
     assert path.resolve() == ARTIFACT.resolve()
     bundle = load_bundle(path)  # verifies every SHA-256
     size = sum((path / name).stat().st_size for name in [*bundle.manifest["files"], "bundle.json"])
-    assert size <= 8 * 1024 * 1024, f"bundle is {size} bytes, the limit is 8 MB"
+    assert size <= 10 * 1000 * 1000, f"bundle is {size} bytes, the limit is 10 MB"
     assert bundle.labelset.names == ("World", "Sports", "Business", "Sci/Tech")
 
 
 def test_model_card_lists_the_files_sha256():
     card = (ARTIFACT / "README.md").read_text()
-    for name in ("model.onnx", "vocab.json"):
+    names = load_bundle(ARTIFACT).manifest["files"]
+    assert "vocab.json" in names and any(n.endswith(".onnx") for n in names)
+    for name in names:
         assert sha256_file(ARTIFACT / name) in card, f"model card does not list {name}'s sha256"
 
 
@@ -57,3 +59,20 @@ def test_default_model_reaches_the_model_card_accuracy():
     pred = clf.predict_proba(data.texts).argmax(1)
     acc = float((pred == data.labels).mean())
     assert abs(acc - card["test_accuracy"]) < 1e-4, (acc, card["test_accuracy"])
+
+
+def test_default_model_is_length_aware_and_answers_a_line_the_same_anywhere():
+    """Format 2 and deterministic weights (not int8, whose activations are quantized per batch): a
+    line gets the same probabilities alone, in a batch, sorted or not."""
+    import numpy as np
+
+    from lstmtc.infer.scoring.scorer import Scorer
+
+    clf = Classifier.load(None)
+    assert clf.length_aware and clf.bundle.manifest["version"] == 2
+    assert clf.bundle.default_precision != "int8"
+    news = [t for t in (ROOT / "examples" / "news.txt").read_text().splitlines() if t.strip()] * 20
+    together = Scorer(clf, 7).probabilities(news)
+    np.testing.assert_array_equal(together, Scorer(clf, 7, sort=False).probabilities(news))
+    alone = np.concatenate([Scorer(clf, 1).probabilities([t]) for t in news[:12]])
+    np.testing.assert_allclose(together[:12], alone, rtol=0, atol=1e-6)
