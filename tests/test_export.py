@@ -193,10 +193,13 @@ def test_bundle_records_training_columns_and_reads_bundles_without_them(tiny_bun
     m = json.loads((tiny_bundle / "bundle.json").read_text())
     assert m["columns"] == {"text": None, "title": None, "label": None}
     assert load_bundle(tiny_bundle).columns == m["columns"]
-    # the shipped model predates the field: it loads unchanged, still format version 1
-    from lstmtc.infer.default_model import default_bundle_path
-
-    shipped = load_bundle(default_bundle_path())
+    # a format-1 bundle from before the field (as the previous bundled model was) loads unchanged
+    old = tmp_path / "v1"
+    shutil.copytree(tiny_bundle, old)
+    v1 = dict(m, version=1, input=m["inputs"][0])
+    del v1["inputs"], v1["columns"]
+    (old / "bundle.json").write_text(json.dumps(v1))
+    shipped = load_bundle(old)
     assert "columns" not in shipped.manifest and shipped.manifest["version"] == 1
     assert shipped.columns == {"text": None, "title": None, "label": None}
     b = tmp_path / "b"
