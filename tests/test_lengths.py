@@ -311,3 +311,13 @@ def test_only_default_with_fp32_default_refuses_to_drop_new_models(packed_run, t
                                   "--only-default"])
     assert r.exit_code == 2 and "--only-default with --default-precision fp32" in r.output
     assert not (tmp_path / "x").exists()
+
+
+def test_classifier_logits_ids_needs_lengths_for_a_length_aware_model(packed_bundle):
+    from lstmtc.infer import Classifier
+
+    clf = Classifier.load(packed_bundle)
+    tokens = clf.pipeline.model_tokens(["the striker scored a goal"])
+    with pytest.raises(ValueError, match="length-aware"):
+        clf.logits_ids(clf.pipeline.ids(tokens))
+    assert clf.logits_ids(clf.pipeline.ids(tokens), clf.pipeline.lengths(tokens)).shape == (1, len(clf.labels))

@@ -80,10 +80,10 @@ class ValidationReport:
     def compare(self, expected: np.ndarray, got: np.ndarray, batch: int, seq: int, output: str, compared: str,
                 atol: float) -> None:
         same_shape = expected.shape == got.shape
-        diff = float(np.abs(expected - got).max()) if same_shape and expected.size else 0.0 if same_shape \
-            else float("inf")
-        mism = int((expected.argmax(1) != got.argmax(1)).sum()) if same_shape and expected.size else \
-            0 if same_shape else batch
+        diff, mism = (0.0, 0) if same_shape else (float("inf"), batch)
+        if same_shape and expected.size:
+            diff = float(np.abs(expected - got).max())
+            mism = int((expected.argmax(1) != got.argmax(1)).sum())
         self.checks.append(Check(batch, seq, output, expected.shape, got.shape, diff, mism, compared))
         where = f"{compared}, batch {batch}, seq {seq}"
         if not same_shape:
@@ -100,7 +100,7 @@ def _batches(texts: list[str], size: int) -> list[str]:
     return (texts * reps)[:size]
 
 
-def _run(session, name: str, feed: dict, report: ValidationReport, where: str):
+def _run(session, feed: dict, report: ValidationReport, where: str):
     try:
         return session.run(None, feed)[0]
     except Exception as e:  # onnxruntime raises its own exception types
@@ -146,7 +146,7 @@ def _validate_fixed(model, session, pipeline, texts, batch_sizes, atol, report, 
             ids = np.ascontiguousarray(ids)
             with torch.no_grad():
                 expected = model(torch.from_numpy(ids)).numpy()
-            got = _run(session, name, {name: ids}, report, f"batch {bs}, seq {seq}")
+            got = _run(session, {name: ids}, report, f"batch {bs}, seq {seq}")
             if got is not None:
                 report.compare(expected, got, bs, seq, output, "ort|torch", atol)
 
@@ -171,6 +171,6 @@ def _validate_lengths(model, session, pipeline, texts, batch_sizes, atol, report
         report.compare(expected, got, bs, ids.shape[1], output, "torch batch|alone", atol)
         for width in sorted({ids.shape[1], 2 * pipeline.max_tokens}):
             wide = np.pad(ids, ((0, 0), (0, width - ids.shape[1])), constant_values=pad)
-            got = _run(session, output, {"input_ids": wide, "lengths": lengths}, report, f"batch {bs}, seq {width}")
+            got = _run(session, {"input_ids": wide, "lengths": lengths}, report, f"batch {bs}, seq {width}")
             if got is not None:
                 report.compare(expected, got, bs, width, output, "ort batch|alone", atol)

@@ -113,11 +113,9 @@ def check_session(bundle: Bundle, session, model_path) -> None:
     probe = np.full((1, length if isinstance(length, int) else min(pipe.max_tokens, 4)), pipe.vocab.pad_index,
                     dtype=np.int64)
     probe[0, 0] = len(pipe.vocab) - 1
-    feed = {INPUT["name"]: probe}
-    if pipe.length_aware:
-        feed[LENGTHS["name"]] = np.array([probe.shape[1]], dtype=np.int64)
+    lengths = np.array([probe.shape[1]], dtype=np.int64) if pipe.length_aware else None
     try:
-        out = session.run(None, feed)[0]
+        out = run_session(session, probe, lengths)
     except Exception as e:  # onnxruntime's own exception types
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise BundleError(f"{where}: the model fails on the vocabulary's largest id {len(pipe.vocab) - 1} "
@@ -153,9 +151,9 @@ class Classifier:
 
     def logits_ids(self, input_ids: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
         """One onnxruntime call: (batch, classes) logits of vectorized documents (and, for a
-        length-aware model, their lengths)."""
+        length-aware model, their lengths: ``pipeline.lengths`` of the same token lists)."""
         if self.length_aware and lengths is None:
-            lengths = self.pipeline.lengths_of(input_ids)
+            raise ValueError("this model is length-aware: call logits_ids(input_ids, lengths)")
         return run_session(self.session, input_ids, lengths if self.length_aware else None)
 
     def logits(self, texts: Sequence[str], batch_size: int | None = None, sort: bool = True) -> np.ndarray:

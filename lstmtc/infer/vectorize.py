@@ -85,12 +85,5 @@ class TextPipeline:
         n = self.max_tokens
         return np.fromiter((min(max(len(t), 1), n) for t in token_lists), dtype=np.int64)
 
-    def lengths_of(self, ids: np.ndarray) -> np.ndarray:
-        """(n,) lengths of post-padded ``ids`` rows: up to and including the last non-padding id
-        (at least 1). For callers that hold only ids; the scorer passes the lengths it counted."""
-        real = ids != self.vocab.pad_index
-        last = ids.shape[1] - np.argmax(real[:, ::-1], axis=1)
-        return np.where(real.any(axis=1), last, 1).astype(np.int64)
-
     def __call__(self, texts: Iterable[str]) -> np.ndarray:
         return self.ids(self.model_tokens(texts))

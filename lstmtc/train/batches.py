@@ -32,7 +32,7 @@ def batch_inputs(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None
     """(ids, lengths) of the rows ``idx`` for ``model``: a length-aware model gets its rows cut to
     the batch's longest document (the rest is padding it would skip anyway) and their lengths; the
     reference models get the fixed-width rows and None."""
-    if not getattr(model, "config", None) or not model.config.lengths:
+    if not model.config.lengths:
         return x[idx].to(device), None
     lb = lengths[idx]
     return x[idx, : int(lb.max())].to(device), lb

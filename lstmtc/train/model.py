@@ -102,9 +102,10 @@ class LSTMClassifier(nn.Module):
             packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
             out, _ = lstm(packed)
             x, _ = pad_packed_sequence(out, batch_first=True, total_length=seq)  # (batch, seq, hidden * dirs)
+        lengths = lengths.to(input_ids.device)  # pack_padded_sequence wanted them on the CPU
         steps = torch.arange(seq, device=input_ids.device)
-        real = (steps.unsqueeze(0) < lengths.to(input_ids.device).unsqueeze(1)).unsqueeze(-1)  # (batch, seq, 1)
-        return self._head(x, real, lengths.to(input_ids.device))
+        real = (steps.unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(-1)  # (batch, seq, 1)
+        return self._head(x, real, lengths)
 
     def _head(self, x: torch.Tensor, real: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
         """Logits from the LSTM outputs ``x`` (batch, seq, hidden * dirs); ``real`` marks the real
