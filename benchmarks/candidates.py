@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.common import OUT, SHARED, print_table, write_json
-from benchmarks.frontier import PEER_SCRIPT, split_pool, throughput
+from benchmarks.frontier import PEER_SCRIPT, bundle_bytes, split_pool, throughput
 from benchmarks.lengths import write_texts
 from benchmarks.throughput import count_lines, lstmtc_cmd
 
@@ -62,9 +62,7 @@ def main(argv=None) -> dict:
         r["fitted"].save_model(str(fasttext_bin))
     rows = {}
     for name, path in bundles.items():
-        files = [p for p in path.iterdir() if p.is_file()]
-        rows[name] = {"bundle": str(path), "valid_acc": valid_accuracy(path, valid),
-                      "bundle_bytes": sum(p.stat().st_size for p in files)}
+        rows[name] = {"bundle": str(path), "valid_acc": valid_accuracy(path, valid), "bundle_bytes": bundle_bytes(path)}
         log(f"{name}: validation accuracy {rows[name]['valid_acc'] * 100:.2f}%")
     cmds = {name: lstmtc_cmd(path) for name, path in bundles.items()}
     cmds["fastText bigrams"] = [sys.executable, str(PEER_SCRIPT), "fasttext", str(fasttext_bin)]

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -35,7 +34,7 @@ from pathlib import Path
 
 from benchmarks.common import OUT, SHARED, print_table, write_json
 from benchmarks.lengths import write_texts
-from benchmarks.throughput import count_lines, lstmtc_cmd, run_process, show
+from benchmarks.throughput import alternate, count_lines, lstmtc_cmd
 
 REPO = Path(__file__).resolve().parents[1]
 PEER_SCRIPT = Path(__file__).resolve().with_name("peer_predict.py")
@@ -78,10 +77,9 @@ def score_bundle(bundle: Path, test: Path) -> dict:
     run_history = Path(str(prov.get("checkpoint", ""))).parent / "history.jsonl"
     if prov.get("checkpoint") and run_history.is_file():
         history = [json.loads(line) for line in run_history.read_text().splitlines() if line.strip()]
-    size = sum((bundle / name).stat().st_size for name in (clf.bundle.schema.files if clf.bundle.schema else {}))
     return {"accuracy": rep["accuracy"], "macro_f1": rep["macro_f1"],
             "train_s": sum(h.get("seconds", 0.0) for h in history) or None,
-            "epochs": len(history), "valid_acc": best.get("valid_acc"), "bundle_bytes": size,
+            "epochs": len(history), "valid_acc": best.get("valid_acc"), "bundle_bytes": bundle_bytes(bundle),
             "model_config": prov.get("model_config"), "padding_side": clf.pipeline.padding_side,
             "max_tokens": clf.pipeline.max_tokens, "format_version": clf.bundle.manifest.get("version")}
 
@@ -122,14 +120,13 @@ def train_peers(train, valid, test, work: Path, seed: int, log) -> dict[str, dic
 
 
 def throughput(cmds: dict[str, list[str]], text_file: Path, repeats: int, work: Path, log) -> dict[str, dict]:
-    walls: dict[str, list[float]] = {k: [] for k in cmds}
-    for r in range(repeats):
-        for name in (list(cmds) if r % 2 == 0 else list(reversed(cmds))):
-            walls[name].append(run_process(cmds[name], stdin_path=text_file, stdout_path=work / "out.txt")[0])
-            log(f"  repeat {r + 1}/{repeats}: {name} {walls[name][-1]:.2f} s")
-    n = count_lines(text_file)
-    return {k: {"wall_s": v, "median_wall_s": statistics.median(v), "docs_per_s": n / statistics.median(v),
-                "command": show(cmds[k]) + " < FILE"} for k, v in walls.items()}
+    return alternate(cmds, text_file, repeats, dict.fromkeys(cmds, work / "out.txt"), log)
+
+
+def bundle_bytes(bundle: Path) -> int:
+    """What a bundle ships: bundle.json and every file it lists."""
+    names = json.loads((bundle / "bundle.json").read_text())["files"]
+    return sum((bundle / name).stat().st_size for name in [*names, "bundle.json"])
 
 
 def chart(rows: list[dict], path: Path, title: str) -> None:

@@ -25,22 +25,21 @@ each thread count, sorted >= 1.6x --no-sort; every output identical to lstmtc fp
 from __future__ import annotations
 
 import argparse
-import csv
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 from benchmarks.common import SHARED, print_table, write_json
-from benchmarks.throughput import baseline_cmd, compare_outputs, count_lines, lstmtc_cmd, run_process, show
+from benchmarks.throughput import alternate, baseline_cmd, compare_outputs, count_lines, lstmtc_cmd
 
 TARGETS = {"torch tutorial": 3.0, "torch best": 1.5, "lstmtc --no-sort": 1.6}
 
 
 def write_texts(test_csv: Path, dst: Path, copies: int) -> Path:
     """AG News layout (class, title, description, no header) -> one 'title description' per line."""
-    with open(test_csv, newline="", encoding="utf-8") as f:
-        lines = [" ".join(row[1:]).replace("\n", " ").replace("\r", " ") + "\n" for row in csv.reader(f)]
+    from benchmarks.datasets import read_agnews_original
+
+    lines = [text.replace("\n", " ").replace("\r", " ") + "\n" for _, text in read_agnews_original(test_csv)]
     with open(dst, "w", encoding="utf-8", newline="") as f:
         for _ in range(copies):
             f.writelines(lines)
@@ -60,22 +59,14 @@ def commands(run: Path, bundle: Path, threads: int, batch: int, torch_batch: int
 def measure(run: Path, bundle: Path, text_file: Path, threads: int, batch: int, torch_batch: int, repeats: int,
             work: Path, log=print) -> dict:
     cmds = commands(run, bundle, threads, batch, torch_batch)
-    walls: dict[str, list[float]] = {k: [] for k in cmds}
     outs = {k: work / f"lengths.t{threads}.{i}.out" for i, k in enumerate(cmds)}
-    for r in range(repeats):
-        order = list(cmds) if r % 2 == 0 else list(reversed(cmds))
-        for name in order:
-            walls[name].append(run_process(cmds[name], stdin_path=text_file, stdout_path=outs[name])[0])
-            log(f"  threads {threads} repeat {r + 1}/{repeats}: {name} {walls[name][-1]:.2f} s")
-    n = count_lines(text_file)
-    result = {"threads": threads, "n_docs": n, "batch_size": batch, "torch_batch_size": torch_batch, "rows": {}}
-    base = statistics.median(walls["lstmtc fp32"])
-    for name, cmd in cmds.items():
-        wall = statistics.median(walls[name])
+    rows = alternate(cmds, text_file, repeats, outs, log=lambda s: log(f"threads {threads}:{s}"))
+    result = {"threads": threads, "n_docs": count_lines(text_file), "batch_size": batch,
+              "torch_batch_size": torch_batch, "rows": rows}
+    base = rows["lstmtc fp32"]["median_wall_s"]
+    for name, r in rows.items():
         same, differ = compare_outputs(outs["lstmtc fp32"], outs[name])
-        result["rows"][name] = {"command": show(cmd) + " < FILE", "wall_s": walls[name], "median_wall_s": wall,
-                                "docs_per_s": n / wall, "lstmtc_speedup": wall / base,
-                                "labels_identical": same, "lines_differing": differ}
+        r.update(lstmtc_speedup=r["median_wall_s"] / base, labels_identical=same, lines_differing=differ)
     result["targets"] = {name: {"target": t, "speedup": result["rows"][name]["lstmtc_speedup"],
                                 "met": result["rows"][name]["lstmtc_speedup"] >= t
                                 and result["rows"][name]["labels_identical"]}

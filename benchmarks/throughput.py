@@ -98,6 +98,19 @@ def run_process(cmd: list[str], stdin_path=None, input_bytes: bytes | None = Non
     return seconds, out
 
 
+def alternate(cmds: dict[str, list[str]], text_file, repeats: int, outs: dict, log=print) -> dict[str, dict]:
+    """Run every command on ``text_file`` (stdin) ``repeats`` times, the order reversed on odd
+    repeats, stdout to ``outs[name]``; per command: wall times, their median and docs/s."""
+    walls: dict[str, list[float]] = {k: [] for k in cmds}
+    for r in range(repeats):
+        for name in (list(cmds) if r % 2 == 0 else list(reversed(cmds))):
+            walls[name].append(run_process(cmds[name], stdin_path=text_file, stdout_path=outs[name])[0])
+            log(f"  repeat {r + 1}/{repeats}: {name} {walls[name][-1]:.2f} s")
+    n = count_lines(text_file)
+    return {k: {"command": show(cmds[k]) + " < FILE", "wall_s": v, "median_wall_s": statistics.median(v),
+                "docs_per_s": n / statistics.median(v)} for k, v in walls.items()}
+
+
 def show(cmd: list[str]) -> str:
     """A command as a reader would type it: the console script by name, paths relative to the repo."""
     words = []

@@ -72,7 +72,7 @@ class TorchClassifier:
     def __init__(self, ckpt_path, batch_size: int = 256):
         ckpt = read_checkpoint(ckpt_path)
         self.model = model_from_checkpoint(ckpt)
-        pipeline = pipeline_from_checkpoint(ckpt)
+        self.pipeline = pipeline = pipeline_from_checkpoint(ckpt)
         self.names = list(labelset_from_checkpoint(ckpt).names)
         self.collate = make_collate(pipeline.vocab, pipeline.max_tokens, pipeline.vocab.pad_index,
                                     pipeline.padding_side)
@@ -103,7 +103,6 @@ class BestTorchClassifier(TorchClassifier):
         if not self.model.config.lengths:
             raise SystemExit(f"{ckpt_path}: --best needs a length-aware checkpoint "
                              "(trained with --padding-side packed)")
-        self.pipeline = pipeline_from_checkpoint(read_checkpoint(ckpt_path))
 
     def predict(self, texts: list[str]) -> list[int]:
         import numpy as np
