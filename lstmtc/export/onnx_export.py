@@ -37,7 +37,7 @@ class _Unpacked(nn.Module):
             x, _ = lstm(x)  # (batch, seq, hidden * dirs); padded steps are fixed by sequence_lens
         steps = torch.arange(input_ids.shape[1], device=input_ids.device)
         real = (steps.unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(-1)  # (batch, seq, 1)
-        return m._head(x, real, lengths)
+        return m._head(x, real, lengths, input_ids)
 
 
 def add_sequence_lens(graph_model) -> int:

@@ -27,5 +27,11 @@ def prune_vocab(model: torch.nn.Module, pipeline: TextPipeline, max_vocab: int):
     with torch.no_grad():
         emb.weight.copy_(old.weight[:max_vocab])
     model.embedding = emb
+    if getattr(model.config, "ngram_buckets", 0):
+        # Kept tokens keep their ids, so the pair rows (hashed from ids) stay valid as trained.
+        uni = torch.nn.Embedding(max_vocab, model.unigrams.embedding_dim)
+        with torch.no_grad():
+            uni.weight.copy_(model.unigrams.weight[:max_vocab])
+        model.unigrams = uni
     model.config.vocab_size = max_vocab
     return model, TextPipeline(new_vocab, pipeline.max_tokens, pipeline.padding_side, pipeline.tokenizer)

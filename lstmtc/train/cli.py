@@ -82,6 +82,11 @@ def _both(recipe, reference) -> str:
 @click.option("--pooling", type=click.Choice(["last", "max", "mean"]),
               help="What the head reads: the last time step (the reference) or max/mean over real tokens "
                    + _both("max", "last"))
+@click.option("--ngram-buckets", type=click.IntRange(0),
+              help="Add a bag of n-grams beside the LSTM (fastText's model: the mean of a vector per word and per "
+                   "adjacent word pair, pairs hashed into N rows), read by the same head. 0 = none  [default: 0]")
+@click.option("--ngram-dim", type=click.IntRange(1),
+              help="Width of the n-gram vectors (bundle cost: (vocabulary + buckets) x width x 4 bytes)  [default: 8]")
 @click.option("--padding-side", type=click.Choice(["packed", "post", "pre"]),
               help="packed = length-aware: the model takes each document's length and never computes on "
                    "padding (its logits do not depend on padding or batch neighbours; export writes bundle format "
@@ -211,7 +216,8 @@ def _same(value):
     return list(value) if isinstance(value, tuple) else value
 
 
-MODEL_OPTIONS = ("embed_dim", "hidden", "num_layers", "bidirectional", "dropout", "pooling")
+MODEL_OPTIONS = ("embed_dim", "hidden", "num_layers", "bidirectional", "dropout", "pooling", "ngram_buckets",
+                 "ngram_dim")
 
 
 def resolve_settings(preset: int | None, options: dict, device: str) -> tuple[TrainConfig, dict]:

@@ -15,6 +15,9 @@ import torch
 from torch import nn
 
 POOLINGS = ("last", "max", "mean")
+# Multiplier of the first token id in a pair's hash: a prime above any vocabulary size, so pairs
+# (a, b) and (a', b') meet in a row only by the modulo, never by the multiplication.
+NGRAM_HASH_PRIME = 10_000_019
 
 
 @dataclass
@@ -39,6 +42,14 @@ class ModelConfig:
     # True: forward() takes (input_ids, lengths) and packs the sequences (the default recipe);
     # False: the reference's fixed-width input, padding included in every step.
     lengths: bool = False
+    # > 0: beside the LSTM, a bag of n-grams (fastText's model) feeds the head: the mean of one
+    # ``ngram_dim`` vector per token and per adjacent token pair, the pairs hashed into this many
+    # rows. It sees word order the pooled LSTM blurs and learns rare words' evidence directly; 0 =
+    # none (the reference, and every model trained before the option existed).
+    ngram_buckets: int = 0
+    # Width of the n-gram vectors: the number of classes suffices for a linear bag (the head mixes
+    # them); more only costs bundle size (rows x width x 4 bytes, half that in fp16).
+    ngram_dim: int = 8
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -49,6 +60,8 @@ class ModelConfig:
             raise ValueError("num_classes must be at least 2")
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, not {self.pooling!r}")
+        if self.ngram_buckets < 0 or (self.ngram_buckets and self.ngram_dim < 1):
+            raise ValueError("ngram_buckets must be >= 0 and ngram_dim >= 1")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -72,6 +85,13 @@ class LSTMClassifier(nn.Module):
             width = hidden * dirs
         self.lstms = nn.ModuleList(lstms)
         self.dropout = nn.Dropout(c.dropout)
+        if c.ngram_buckets:
+            self.unigrams = nn.Embedding(c.vocab_size, c.ngram_dim)
+            self.bigrams = nn.Embedding(c.ngram_buckets, c.ngram_dim)
+            # Zero start, as fastText's output side: the bag begins silent and grows from evidence.
+            nn.init.zeros_(self.unigrams.weight)
+            nn.init.zeros_(self.bigrams.weight)
+            width += c.ngram_dim
         self.head = nn.Linear(width, c.num_classes)
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
@@ -87,7 +107,7 @@ class LSTMClassifier(nn.Module):
             # (the reference drew them from torch.randn on every call).
             x, _ = lstm(x)  # (batch, seq, hidden * dirs)
         real = (input_ids != self.config.pad_index).unsqueeze(-1)  # (batch, seq, 1)
-        return self._head(x, real, None)
+        return self._head(x, real, None, input_ids)
 
     def _forward_packed(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -105,9 +125,10 @@ class LSTMClassifier(nn.Module):
         lengths = lengths.to(input_ids.device)  # pack_padded_sequence wanted them on the CPU
         steps = torch.arange(seq, device=input_ids.device)
         real = (steps.unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(-1)  # (batch, seq, 1)
-        return self._head(x, real, lengths)
+        return self._head(x, real, lengths, input_ids)
 
-    def _head(self, x: torch.Tensor, real: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+    def _head(self, x: torch.Tensor, real: torch.Tensor, lengths: torch.Tensor | None,
+              input_ids: torch.Tensor) -> torch.Tensor:
         """Logits from the LSTM outputs ``x`` (batch, seq, hidden * dirs); ``real`` marks the real
         steps; ``lengths`` is given for a length-aware model."""
         if self.config.pooling == "last":
@@ -129,4 +150,17 @@ class LSTMClassifier(nn.Module):
             feats = feats.masked_fill(~real.any(dim=1), 0.0)
         else:
             feats = (x * real).sum(dim=1) / real.sum(dim=1).clamp(min=1)  # (batch, hidden * dirs)
-        return self.head(self.dropout(feats))  # (batch, num_classes)
+        feats = self.dropout(feats)
+        if self.config.ngram_buckets:
+            feats = torch.cat([feats, self._ngram_bag(input_ids, real)], dim=1)  # (batch, width + ngram_dim)
+        return self.head(feats)  # (batch, num_classes)
+
+    def _ngram_bag(self, input_ids: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """The mean n-gram vector of each row over its real tokens and real adjacent pairs."""
+        real = real.to(self.unigrams.weight.dtype)  # (batch, seq, 1)
+        pair = real[:, :-1] * real[:, 1:]  # (batch, seq - 1, 1)
+        # The hash reads token ids only (not the vocabulary size), so a pruned vocabulary keeps the
+        # ids, and with them the rows, of every pair it keeps.
+        h = (input_ids[:, :-1] * NGRAM_HASH_PRIME + input_ids[:, 1:]) % self.config.ngram_buckets  # (batch, seq - 1)
+        total = (self.unigrams(input_ids) * real).sum(dim=1) + (self.bigrams(h) * pair).sum(dim=1)  # (batch, dim)
+        return total / (real.sum(dim=1) + pair.sum(dim=1)).clamp(min=1)  # (batch, ngram_dim)
