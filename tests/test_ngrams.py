@@ -155,3 +155,43 @@ def test_train_cli_trains_the_bag_and_the_bundle_scores_like_the_checkpoint(synt
         with torch.inference_mode():
             want = torch.softmax(ckpt.model(torch.from_numpy(ids), torch.from_numpy(lengths)), 1).numpy()
         np.testing.assert_allclose(probs, want, rtol=0, atol=atol)
+
+
+def test_distinct_pairs_counts_real_adjacent_pairs_only():
+    from lstmtc.train.model import distinct_pairs
+
+    ids = torch.tensor([[3, 4, 5, 1, 1], [3, 4, 1, 1, 1], [5, 4, 3, 4, 1], [7, 1, 1, 1, 1]])
+    # (3,4) (4,5) (5,4) (4,3); padding pairs and the one-word row add none
+    assert distinct_pairs(ids, pad_index=1) == 4
+
+
+@pytest.mark.parametrize("pairs,rows", [(0, 1024), (1000, 1024), (1025, 2048), (40_000, 65536), (5_000_000, 262144)])
+def test_auto_ngram_buckets_is_a_power_of_two_in_range(pairs, rows):
+    from lstmtc.train.config import auto_ngram_buckets
+
+    assert auto_ngram_buckets(pairs) == rows
+
+
+@pytest.mark.parametrize("value,ok", [("auto", True), ("0", True), ("4096", True), ("-3", False), ("lots", False)])
+def test_ngram_buckets_option_takes_a_count_or_auto(synth_dir, tmp_path, value, ok):
+    from click.testing import CliRunner
+
+    from lstmtc.train import cli as train_cli
+
+    run = tmp_path / "run"
+    r = CliRunner().invoke(train_cli.main, ["--train", str(synth_dir / "train.csv"), "--out", str(run), "--epochs", "1",
+                                            "--hidden", "4", "--embed-dim", "4", "--ngram-buckets", value,
+                                            "--threads", "1"])
+    if not ok:
+        assert r.exit_code == 2 and "--ngram-buckets" in r.output and "'auto'" in r.output
+        assert not run.exists()
+        return
+    assert r.exit_code == 0, r.output
+    from lstmtc.train.checkpoint import Checkpoint
+
+    buckets = Checkpoint.read(run / "best.pt").model.config.ngram_buckets
+    if value == "auto":
+        assert buckets >= 1024 and buckets & (buckets - 1) == 0
+        assert f"n-gram bag: {buckets:,} pair rows" in r.output
+    else:
+        assert buckets == int(value)

@@ -30,6 +30,18 @@ from .config import (
 PRESET_HELP = "; ".join(f"{k}: {v}" for k, v in PRESET_DESCRIPTIONS.items())
 
 
+def _buckets(ctx, param, value):
+    if value is None or value == "auto":
+        return value
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise click.BadParameter(f"{value!r}: give a number of rows (0 = no n-gram bag) or 'auto'")
+    return n
+
+
 def _hidden(ctx, param, value):
     if value is None:
         return None
@@ -82,9 +94,11 @@ def _both(recipe, reference) -> str:
 @click.option("--pooling", type=click.Choice(["last", "max", "mean"]),
               help="What the head reads: the last time step (the reference) or max/mean over real tokens "
                    + _both("max", "last"))
-@click.option("--ngram-buckets", type=click.IntRange(0),
+@click.option("--ngram-buckets", callback=_buckets, metavar="N|auto",
               help="Add a bag of n-grams beside the LSTM (fastText's model: the mean of a vector per word and per "
-                   "adjacent word pair, pairs hashed into N rows), read by the same head. 0 = none  [default: 0]")
+                   "adjacent word pair, pairs hashed into N rows), read by the same head. 0 = none; auto = the "
+                   "number of distinct word pairs in training, rounded up to a power of two, 1,024..262,144  "
+                   "[default: 0]")
 @click.option("--ngram-dim", type=click.IntRange(1),
               help="Width of the n-gram vectors (bundle cost: (vocabulary + buckets) x width x 4 bytes)  [default: 8]")
 @click.option("--padding-side", type=click.Choice(["packed", "post", "pre"]),

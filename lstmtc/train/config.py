@@ -105,6 +105,10 @@ RECIPE = {
 # spam; with --embeddings the vectors' size wins.
 RECIPE_MODEL = {"embed_dim": 100, "hidden_sizes": (128,), "num_layers": 1, "bidirectional": True, "dropout": 0.5,
                 "pooling": "max"}
+# ``ngram_buckets="auto"``: as many rows as the training texts have distinct word pairs, rounded up to a
+# power of two within this range: a 4,000-message corpus gets a table of a few hundred kB, a large
+# one at most 262,144 x ngram_dim floats (8 MB in fp32 at width 8, half in fp16).
+AUTO_NGRAM_BUCKETS_RANGE = (1024, 262144)
 # Tokens per document from the data: this percentile of the training documents' lengths ...
 AUTO_MAX_TOKENS_PERCENTILE = 95
 # ... or, for a length-aware model, this one: a long document then costs only its own steps (a
@@ -127,6 +131,12 @@ def auto_max_tokens(lengths, packed: bool = False) -> int:
         return lo
     q = AUTO_MAX_TOKENS_PERCENTILE_PACKED if packed else AUTO_MAX_TOKENS_PERCENTILE
     return int(min(hi, max(lo, math.ceil(float(np.percentile(lengths, q))))))
+
+
+def auto_ngram_buckets(distinct_pairs: int) -> int:
+    """Rows of the n-gram bag's pair table for a corpus with this many distinct word pairs."""
+    lo, hi = AUTO_NGRAM_BUCKETS_RANGE
+    return int(min(hi, max(lo, 2 ** math.ceil(math.log2(max(1, distinct_pairs))))))
 
 
 def auto_batch_size(n_train: int) -> int:

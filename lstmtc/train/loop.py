@@ -22,8 +22,8 @@ from lstmtc.infer.vocab import Vocab
 from . import runrecord
 from .batches import batch_inputs, epoch_batches
 from .checkpoint import BEST, LAST, read_checkpoint, save_checkpoints
-from .config import CLASS_WEIGHTS, OPTIMIZERS, PRECISIONS, SCHEDULES, SELECTS, SPLITS, TrainConfig
-from .model import LSTMClassifier, ModelConfig
+from .config import CLASS_WEIGHTS, OPTIMIZERS, PRECISIONS, SCHEDULES, SELECTS, SPLITS, TrainConfig, auto_ngram_buckets
+from .model import LSTMClassifier, ModelConfig, distinct_pairs
 from .prepare import TrainError, prepare, summary_lines
 
 __all__ = ["TrainError", "train", "resume_config", "resolve_device", "resolve_precision", "native_bf16"]
@@ -181,6 +181,12 @@ def train(
     torch.manual_seed(cfg.seed)
     prep = prepare(train_path, cfg, valid_path, vocab, read_options, vectors)
     labels = prep.train.labelset
+    if model_args.get("ngram_buckets") == "auto":
+        pairs = distinct_pairs(prep.x_train, prep.pipeline.vocab.pad_index)
+        model_args = {**model_args, "ngram_buckets": auto_ngram_buckets(pairs)}
+        if state is None:
+            log(f"n-gram bag: {model_args['ngram_buckets']:,} pair rows x {model_args.get('ngram_dim', 8)} "
+                f"({pairs:,} distinct word pairs in training)")
     mcfg = ModelConfig(vocab_size=len(prep.pipeline.vocab), num_classes=len(labels),
                        pad_index=prep.pipeline.vocab.pad_index, lengths=prep.pipeline.length_aware, **model_args)
     model = LSTMClassifier(mcfg).to(device)

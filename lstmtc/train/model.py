@@ -69,6 +69,13 @@ class ModelConfig:
         return d
 
 
+def distinct_pairs(ids: torch.Tensor, pad_index: int) -> int:
+    """How many different adjacent (token, token) pairs the padded id matrix ``ids`` holds."""
+    a, b = ids[:, :-1], ids[:, 1:]  # (n, seq - 1) each
+    real = (a != pad_index) & (b != pad_index)
+    return int(torch.unique(a[real] * (int(ids.max()) + 1) + b[real]).numel())
+
+
 class LSTMClassifier(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
