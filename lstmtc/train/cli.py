@@ -97,8 +97,8 @@ def _both(recipe, reference) -> str:
 @click.option("--ngram-buckets", callback=_buckets, metavar="N|auto",
               help="Add a bag of n-grams beside the LSTM (fastText's model: the mean of a vector per word and per "
                    "adjacent word pair, pairs hashed into N rows), read by the same head. 0 = none; auto = the "
-                   "number of distinct word pairs in training, rounded up to a power of two, 1,024..262,144  "
-                   "[default: 0]")
+                   "number of distinct word pairs in training, rounded up to a power of two, 1,024..262,144 "
+                   + _both("auto", 0))
 @click.option("--ngram-dim", type=click.IntRange(1),
               help="Width of the n-gram vectors (bundle cost: (vocabulary + buckets) x width x 4 bytes)  [default: 8]")
 @click.option("--padding-side", type=click.Choice(["packed", "post", "pre"]),

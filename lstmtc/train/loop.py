@@ -181,12 +181,12 @@ def train(
     torch.manual_seed(cfg.seed)
     prep = prepare(train_path, cfg, valid_path, vocab, read_options, vectors)
     labels = prep.train.labelset
+    bag_line = None
     if model_args.get("ngram_buckets") == "auto":
         pairs = distinct_pairs(prep.x_train, prep.pipeline.vocab.pad_index)
         model_args = {**model_args, "ngram_buckets": auto_ngram_buckets(pairs)}
-        if state is None:
-            log(f"n-gram bag: {model_args['ngram_buckets']:,} pair rows x {model_args.get('ngram_dim', 8)} "
-                f"({pairs:,} distinct word pairs in training)")
+        bag_line = (f"n-gram bag: {model_args['ngram_buckets']:,} pair rows x {model_args.get('ngram_dim', 8)} "
+                    f"({pairs:,} distinct word pairs in training)")
     mcfg = ModelConfig(vocab_size=len(prep.pipeline.vocab), num_classes=len(labels),
                        pad_index=prep.pipeline.vocab.pad_index, lengths=prep.pipeline.length_aware, **model_args)
     model = LSTMClassifier(mcfg).to(device)
@@ -195,7 +195,7 @@ def train(
     if cfg.freeze_embeddings:
         model.embedding.weight.requires_grad_(False)
     if state is None:
-        for line in summary_lines(prep.summary):
+        for line in summary_lines(prep.summary) + ([bag_line] if bag_line else []):
             log(line)
     for line in prep.warnings:
         log(line if line.startswith("warning") else f"warning: {line}")

@@ -5,6 +5,10 @@ Small enough to read in one sitting; ``ModelConfig`` holds everything needed to 
 A length-aware model (``ModelConfig.lengths``) takes each row's number of real tokens beside the
 post-padded ids and runs its LSTMs on packed sequences: no step of either direction reads padding,
 so a document's logits do not depend on how far it is padded or on its batch neighbours.
+
+An n-gram bag (``ModelConfig.ngram_buckets``) can sit beside the LSTM: fastText's mean of word and
+hashed word-pair vectors, concatenated with the pooled LSTM features before the head. The pairs are
+hashed from the token ids inside the model, so an exported bundle takes the same inputs.
 """
 
 from __future__ import annotations
@@ -47,8 +51,9 @@ class ModelConfig:
     # rows. It sees word order the pooled LSTM blurs and learns rare words' evidence directly; 0 =
     # none (the reference, and every model trained before the option existed).
     ngram_buckets: int = 0
-    # Width of the n-gram vectors: the number of classes suffices for a linear bag (the head mixes
-    # them); more only costs bundle size (rows x width x 4 bytes, half that in fp16).
+    # Width of the n-gram vectors (fastText's ``dim``), which the head maps to the classes. 8: on
+    # AG News validation width 4 scored 0.2-0.4 point lower; each unit costs (vocabulary + buckets)
+    # x 4 bytes of bundle (half in fp16).
     ngram_dim: int = 8
     extra: dict = field(default_factory=dict)
 
