@@ -195,3 +195,15 @@ def test_ngram_buckets_option_takes_a_count_or_auto(synth_dir, tmp_path, value, 
         assert f"n-gram bag: {buckets:,} pair rows" in r.output
     else:
         assert buckets == int(value)
+
+
+def test_the_recipe_has_the_bag_and_the_presets_do_not():
+    from lstmtc.train.cli import resolve_settings
+
+    _, recipe = resolve_settings(None, {}, "cpu")
+    assert (recipe["ngram_buckets"], recipe["ngram_dim"]) == ("auto", 8)
+    _, off = resolve_settings(None, {"ngram_buckets": 0}, "cpu")
+    assert off["ngram_buckets"] == 0
+    for preset in range(1, 6):
+        _, model = resolve_settings(preset, {}, "cpu")
+        assert "ngram_buckets" not in model  # the reference architectures stay exactly as published
