@@ -343,3 +343,18 @@ def test_help_and_version():
     assert r.exit_code == 0 and "Usage:" in r.output and "--num-samples" in r.output and "lstmtc[explain]" in r.output
     r = invoke("--version")
     assert r.exit_code == 0 and "lstmtc-explain" in r.output
+
+
+def test_dash_reads_the_text_from_stdin(tiny_bundle):
+    args = ["-m", str(tiny_bundle), "--num-samples", "200", "--json"]
+    piped = CliRunner().invoke(main, [*args, "-"], input=BUSINESS_TEXT + "\n")
+    given = CliRunner().invoke(main, [*args, BUSINESS_TEXT])
+    assert piped.exit_code == 0, piped.output
+    assert json.loads(piped.output) == json.loads(given.output)
+
+
+@pytest.mark.parametrize("data,message", [(b"one\ntwo\n", "<stdin> holds 2 lines"), (b"\n", "<stdin> is empty"),
+                                          (b"", "<stdin> is empty")])
+def test_dash_refuses_several_lines_or_nothing(tiny_bundle, data, message):
+    r = CliRunner().invoke(main, ["-m", str(tiny_bundle), "-"], input=data)
+    assert r.exit_code == 1 and message in r.output and "Traceback" not in r.output

@@ -156,7 +156,8 @@ def main(train_path, valid_path, test_path, out_dir, resume_dir, preset, threads
     Without --preset the default recipe trains a bidirectional LSTM read by max-pooling beside a bag
     of word and word-pair vectors (fastText's model), with AdamW, warm-up then cosine decay,
     gradient clipping, a stratified validation split and early stopping on validation macro-F1; the
-    batch size, tokens per document and the bag's rows follow the data. Every choice has its flag. --preset 1..5 is exactly the reference tutorial.
+    batch size, tokens per document and the bag's rows follow the data. Every choice has its flag.
+    --preset 1..5 is exactly the reference tutorial.
 
     Before training it prints what it read (rows, classes, token lengths, vocabulary) and warns
     about a probable header row, single-example classes and quotes in TSV. Each epoch prints

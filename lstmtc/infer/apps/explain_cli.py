@@ -66,6 +66,24 @@ def render(exp, console) -> None:
                        f"seed {exp.seed}, local fit R² {exp.score:.2f}", style="dim"))
 
 
+def _stdin_text() -> str:
+    """TEXT '-': the one text on standard input (a final newline dropped). Invalid UTF-8 is replaced
+    with U+FFFD, with a warning, as lstmtc-classify does."""
+    raw = click.get_binary_stream("stdin").read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8-sig", errors="replace")
+        click.echo("warning: <stdin>: invalid UTF-8 replaced with U+FFFD", err=True)
+    text = text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
+    if "\n" in text:
+        raise click.ClickException(f"<stdin> holds {text.count(chr(10)) + 1} lines; lstmtc-explain takes one text: "
+                                   "save them to a file and pick one with --file FILE --line N")
+    if not text.strip():
+        raise click.ClickException("nothing to explain: <stdin> is empty")
+    return text
+
+
 @click.command(context_settings=CONTEXT)
 @click.argument("text", required=False)
 @model_option
@@ -95,6 +113,7 @@ def main(text, model, file_path, line, label, num_features, num_samples, seed, b
       lstmtc-explain --file news.txt --line 3 --label Business --num-features 6
       lstmtc-explain "Stocks rally on profit hopes" --json
       lstmtc-explain "Stocks rally on profit hopes" --html why.html
+      echo "Stocks rally on profit hopes" | lstmtc-explain -
     """
     if text is not None and file_path is not None:
         raise click.ClickException("give TEXT or --file F --line N, not both")
@@ -104,6 +123,8 @@ def main(text, model, file_path, line, label, num_features, num_samples, seed, b
         raise click.ClickException("--file needs --line N (the 1-based line to explain)")
     if text is None and file_path is None:
         raise click.ClickException("nothing to explain: give TEXT or --file F --line N")
+    if text == "-":
+        text = _stdin_text()
 
     from .explain import explain, require_lime
 
