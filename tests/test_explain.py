@@ -353,8 +353,9 @@ def test_dash_reads_the_text_from_stdin(tiny_bundle):
     assert json.loads(piped.output) == json.loads(given.output)
 
 
-@pytest.mark.parametrize("data,message", [(b"one\ntwo\n", "<stdin> holds 2 lines"), (b"\n", "<stdin> is empty"),
-                                          (b"", "<stdin> is empty")])
+@pytest.mark.parametrize("data,message", [(b"one\ntwo\n", "<stdin> holds more than one line"),
+                                          (b"\n", "<stdin> is empty"), (b"", "<stdin> is empty"),
+                                          (b"caf\xe9\n", "<stdin>:1: not valid UTF-8")])
 def test_dash_refuses_several_lines_or_nothing(tiny_bundle, data, message):
     r = CliRunner().invoke(main, ["-m", str(tiny_bundle), "-"], input=data)
     assert r.exit_code == 1 and message in r.output and "Traceback" not in r.output

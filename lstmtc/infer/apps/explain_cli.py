@@ -12,7 +12,7 @@ import click
 
 from lstmtc import __version__
 
-from ..data.reader import read_line
+from ..data.reader import read_line, read_only_line
 from ..errors import LstmtcError
 from .options import CONTEXT, model_option, run_command
 
@@ -66,24 +66,6 @@ def render(exp, console) -> None:
                        f"seed {exp.seed}, local fit R² {exp.score:.2f}", style="dim"))
 
 
-def _stdin_text() -> str:
-    """TEXT '-': the one text on standard input (a final newline dropped). Invalid UTF-8 is replaced
-    with U+FFFD, with a warning, as lstmtc-classify does."""
-    raw = click.get_binary_stream("stdin").read()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("utf-8-sig", errors="replace")
-        click.echo("warning: <stdin>: invalid UTF-8 replaced with U+FFFD", err=True)
-    text = text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
-    if "\n" in text:
-        raise click.ClickException(f"<stdin> holds {text.count(chr(10)) + 1} lines; lstmtc-explain takes one text: "
-                                   "save them to a file and pick one with --file FILE --line N")
-    if not text.strip():
-        raise click.ClickException("nothing to explain: <stdin> is empty")
-    return text
-
-
 @click.command(context_settings=CONTEXT)
 @click.argument("text", required=False)
 @model_option
@@ -123,8 +105,6 @@ def main(text, model, file_path, line, label, num_features, num_samples, seed, b
         raise click.ClickException("--file needs --line N (the 1-based line to explain)")
     if text is None and file_path is None:
         raise click.ClickException("nothing to explain: give TEXT or --file F --line N")
-    if text == "-":
-        text = _stdin_text()
 
     from .explain import explain, require_lime
 
@@ -132,6 +112,8 @@ def main(text, model, file_path, line, label, num_features, num_samples, seed, b
         require_lime()  # before the model loads: a missing extra is the first thing to say
         if file_path is not None:
             text = read_line(file_path, line)
+        elif text == "-":
+            text = read_only_line("-")
         from ..classifier import Classifier
 
         clf = Classifier.load(model)

@@ -353,6 +353,21 @@ def read_line(path, number: int) -> str:
     raise DataError(f"{path} has {n} line{'' if n == 1 else 's'}; there is no line {number}")
 
 
+def read_only_line(path) -> str:
+    """The one line of a text input ('-' = stdin), without its line ending: none, only blank ones,
+    or several lines are an error."""
+    lines = []
+    with line_source(path) as (source, name, _, _):
+        for line in _lines(source, Decoder(name), keep_ends=False):
+            lines.append(line)
+            if len(lines) > 1:
+                raise DataError(f"{name} holds more than one line; give one text, or pick a line of a file with "
+                                "--file FILE --line N")
+    if not lines or not lines[0].strip():
+        raise DataError(f"{name} is empty; give the text to explain")
+    return lines[0]
+
+
 # --------------------------------------------------------------------------- CSV/TSV records
 
 
