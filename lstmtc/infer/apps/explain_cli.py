@@ -12,7 +12,7 @@ import click
 
 from lstmtc import __version__
 
-from ..data.reader import read_line, read_only_line
+from ..data.reader import read_line
 from ..errors import LstmtcError
 from .options import CONTEXT, model_option, run_command
 
@@ -113,7 +113,7 @@ def main(text, model, file_path, line, label, num_features, num_samples, seed, b
         if file_path is not None:
             text = read_line(file_path, line)
         elif text == "-":
-            text = read_only_line("-")
+            text = read_line("-")
         from ..classifier import Classifier
 
         clf = Classifier.load(model)

@@ -343,29 +343,23 @@ def line_batches(source: int | BinaryIO, batch_size: int, decode: Decoder,
         yield batch
 
 
-def read_line(path, number: int) -> str:
-    """Line ``number`` (1-based) of a UTF-8 text file, without its line ending."""
-    n = 0
+def read_line(path, number: int | None = None) -> str:
+    """Line ``number`` (1-based) of a text input ('-' = stdin), without its line ending; ``None``:
+    its only line (an input with none, a blank one or several is an error)."""
+    n, found = 0, None
     with line_source(path) as (source, name, _, _):
         for n, line in enumerate(_lines(source, Decoder(name), keep_ends=False), 1):
-            if n == number:
-                return line
+            if number is None and n > 1:
+                raise DataError(f"{name} holds more than one line; give one text, or a file and a line number")
+            if n == (number or 1):
+                found = line
+                if number:
+                    return line
+    if number is None and found is not None and found.strip():
+        return found
+    if number is None:
+        raise DataError(f"{name} is empty; give one text")
     raise DataError(f"{path} has {n} line{'' if n == 1 else 's'}; there is no line {number}")
-
-
-def read_only_line(path) -> str:
-    """The one line of a text input ('-' = stdin), without its line ending: none, only blank ones,
-    or several lines are an error."""
-    lines = []
-    with line_source(path) as (source, name, _, _):
-        for line in _lines(source, Decoder(name), keep_ends=False):
-            lines.append(line)
-            if len(lines) > 1:
-                raise DataError(f"{name} holds more than one line; give one text, or pick a line of a file with "
-                                "--file FILE --line N")
-    if not lines or not lines[0].strip():
-        raise DataError(f"{name} is empty; give the text to explain")
-    return lines[0]
 
 
 # --------------------------------------------------------------------------- CSV/TSV records
