@@ -27,7 +27,7 @@ def prune_vocab(model: torch.nn.Module, pipeline: TextPipeline, max_vocab: int):
     with torch.no_grad():
         emb.weight.copy_(old.weight[:max_vocab])
     model.embedding = emb
-    if getattr(model.config, "ngram_buckets", 0):
+    if model.config.ngram_buckets:
         # Kept tokens keep their ids, so the pair rows (hashed from ids) stay valid as trained.
         uni = torch.nn.Embedding(max_vocab, model.unigrams.embedding_dim)
         with torch.no_grad():

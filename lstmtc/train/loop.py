@@ -181,14 +181,14 @@ def train(
     torch.manual_seed(cfg.seed)
     prep = prepare(train_path, cfg, valid_path, vocab, read_options, vectors)
     labels = prep.train.labelset
-    bag_line = None
+    pairs = None
     if model_args.get("ngram_buckets") == "auto":
         pairs = distinct_pairs(prep.x_train, prep.pipeline.vocab.pad_index)
         model_args = {**model_args, "ngram_buckets": auto_ngram_buckets(pairs)}
-        bag_line = (f"n-gram bag: {model_args['ngram_buckets']:,} pair rows x {model_args.get('ngram_dim', 8)} "
-                    f"({pairs:,} distinct word pairs in training)")
     mcfg = ModelConfig(vocab_size=len(prep.pipeline.vocab), num_classes=len(labels),
                        pad_index=prep.pipeline.vocab.pad_index, lengths=prep.pipeline.length_aware, **model_args)
+    bag_line = (f"n-gram bag: {mcfg.ngram_buckets:,} pair rows x {mcfg.ngram_dim} ({pairs:,} distinct word pairs "
+                "in training)") if pairs is not None else None
     model = LSTMClassifier(mcfg).to(device)
     if vectors is not None:
         prep.summary["embeddings"] = init_embeddings(model, prep, vectors, cfg)

@@ -35,6 +35,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from typing import BinaryIO
 
 from ..errors import DataError, reading
@@ -344,21 +345,20 @@ def line_batches(source: int | BinaryIO, batch_size: int, decode: Decoder,
 
 
 def read_line(path, number: int | None = None) -> str:
-    """Line ``number`` (1-based) of a text input ('-' = stdin), without its line ending; ``None``:
-    its only line (an input with none, a blank one or several is an error)."""
-    n, found = 0, None
+    """Line ``number`` (1-based) of a text input ('-' = stdin), unterminated; None: its only line."""
+    n = 0
     with line_source(path) as (source, name, _, _):
-        for n, line in enumerate(_lines(source, Decoder(name), keep_ends=False), 1):
-            if number is None and n > 1:
+        lines = _lines(source, Decoder(name), keep_ends=False)
+        if number is None:
+            first = list(islice(lines, 2))
+            if len(first) > 1:
                 raise DataError(f"{name} holds more than one line; give one text, or a file and a line number")
-            if n == (number or 1):
-                found = line
-                if number:
-                    return line
-    if number is None and found is not None and found.strip():
-        return found
-    if number is None:
-        raise DataError(f"{name} is empty; give one text")
+            if not first or not first[0].strip():
+                raise DataError(f"{name} is empty; give one text")
+            return first[0]
+        for n, line in enumerate(lines, 1):
+            if n == number:
+                return line
     raise DataError(f"{path} has {n} line{'' if n == 1 else 's'}; there is no line {number}")
 
 
