@@ -357,4 +357,33 @@ def test_tokenizer_is_a_setting_that_travels_with_the_model(tmp_path, monkeypatc
     assert "ELECTION" in ckpt["vocab"]["tokens"]  # basic_english would have lower-cased it
     with pytest.raises(TrainError, match="unknown tokenizer"):
         loop.train(path, tmp_path / "r2", recipe_config(tokenizer="nope"), {}, log=lambda s: None, progress=False)
-    assert "--tokenizer [basic_english]" in invoke(["--help"]).output
+    assert "--tokenizer [basic_english|multilingual]" in invoke(["--help"]).output
+
+
+def test_recipe_reads_scripts_without_spaces(tmp_path):
+    """Chinese text has no spaces: basic_english makes each clause one token, seen once, and the
+    recipe can only learn the majority class; the recipe's tokenizer gives it the characters."""
+    rng = random.Random(3)
+    good, bad = list("赞棒优"), list("差烂糟")
+    filler = [chr(c) for c in range(0x4E00, 0x4E00 + 100) if chr(c) not in good + bad]
+    rows = []
+    for i in range(400):
+        label = "pos" if i % 3 else "neg"  # two to one: the majority is 67%
+        chars = [rng.choice(filler) for _ in range(rng.randint(6, 20))]
+        for _ in range(3):
+            chars.insert(rng.randrange(len(chars)), rng.choice(good if label == "pos" else bad))
+        rows.append((label, "".join(chars)))
+    path = write_labelled(tmp_path / "zh.csv", rows)
+    scores, logs = {}, {}
+    for tokenizer in ("basic_english", "multilingual"):
+        out, logs[tokenizer] = tmp_path / tokenizer, []
+        loop.train(path, out, recipe_config(epochs=10, tokenizer=tokenizer, valid_fraction=0.25),
+                   {"hidden_sizes": (8,), "embed_dim": 8}, log=logs[tokenizer].append, progress=False)
+        scores[tokenizer] = max(h["valid_acc"] for h in read_checkpoint(out / "best.pt")["history"])
+    assert scores["basic_english"] < 0.7 and scores["multilingual"] >= 0.85, scores
+    warning = ("100% of training texts are in a script written without spaces (Chinese, Japanese, Thai, ...): "
+               "basic_english makes each clause one token; --tokenizer multilingual (the recipe's default) makes "
+               "each character one")
+    assert any(warning in line for line in logs["basic_english"])
+    assert not any("written without spaces" in line for line in logs["multilingual"])
+    assert RECIPE["tokenizer"] == "multilingual" and TrainConfig().tokenizer == "basic_english"

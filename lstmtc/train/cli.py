@@ -129,7 +129,9 @@ def _both(recipe, reference) -> str:
               help="How validation is held out: the same share of every class, or a plain random share "
                    + _both("stratified", "random"))
 @click.option("--tokenizer", type=click.Choice(sorted(TOKENIZERS)),
-              help="How texts become tokens; the name travels with the model  [default: basic_english]")
+              help="How texts become tokens; the name travels with the model. multilingual = basic_english "
+                   "on ASCII text, and a token per character of Chinese, Japanese, Thai, ..., NFKC-normalised "
+                   + _both("multilingual", "basic_english"))
 @click.option("--min-freq", type=click.IntRange(1), help="Drop tokens seen fewer times " + _both(2, 1))
 @click.option("--max-vocab", type=click.IntRange(3), help="Keep at most this many tokens (specials included).")
 @data_options

@@ -98,6 +98,10 @@ RECIPE = {
     # "balanced" measured lower validation macro-F1 on SMS spam (13% spam: 0.954/0.957 vs
     # 0.961/0.964 over two seeds) and on a 3%-spam cut of it (0.876/0.897 vs 0.915/0.897).
     "class_weight": "none",
+    # basic_english for any script: the same tokens on ASCII text; Chinese, Japanese or Thai become
+    # characters instead of whole clauses (ChnSentiCorp hotel reviews: a collapse to the majority
+    # class with basic_english, docs/results.md).
+    "tokenizer": "multilingual",
 }
 # A bidirectional LSTM read by max-pooling over the real tokens: every word can reach the head
 # directly, where reading the last step makes the head depend on how far the words lie from it.

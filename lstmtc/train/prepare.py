@@ -11,7 +11,7 @@ import torch
 
 from lstmtc.infer.data import Dataset, read_labelled
 from lstmtc.infer.errors import LstmtcError
-from lstmtc.infer.text import TOKENIZERS
+from lstmtc.infer.text import NO_SPACE_SCRIPT, TOKENIZERS
 from lstmtc.infer.vectorize import TextPipeline, vectorize
 from lstmtc.infer.vocab import Vocab
 
@@ -126,10 +126,21 @@ def prepare(train_path, cfg: TrainConfig, valid_path=None, vocab: Vocab | None =
             warnings.append(f"class {name!r} has a single example: it is trained on but never validated")
         elif n_valid == 0:
             warnings.append(f"class {name!r} has no validation row: its recall is not measured")
+    if cfg.tokenizer == "basic_english" and tr_texts:
+        share = sum(1 for t in tr_texts if NO_SPACE_SCRIPT.search(t)) / len(tr_texts)
+        if share >= NO_SPACE_WARN_SHARE:
+            warnings.append(f"{share:.0%} of training texts are in a script written without spaces (Chinese, "
+                            "Japanese, Thai, ...): basic_english makes each clause one token; --tokenizer "
+                            "multilingual (the recipe's default) makes each character one")
     summary["warnings"] = warnings
     return Prepared(pipeline, x_train, torch.tensor(tr_labels), x_valid, torch.tensor(va_labels), data,
                     torch.from_numpy(pipeline.lengths(tr_tokens)), torch.from_numpy(pipeline.lengths(va_tokens)),
                     counts, summary, warnings)
+
+
+# Warn from this share of training texts with a character of a script without spaces: a few Chinese
+# names in English news are fine; a tenth of the rows read as one-token clauses is not.
+NO_SPACE_WARN_SHARE = 0.1
 
 
 def summarise(data: Dataset, valid_path, how: str, tr_labels, va_labels, vocab: Vocab, cfg: TrainConfig,
