@@ -16,6 +16,9 @@ Python csv quoting). Every model reads exactly those files:
             validation accuracy (SPEC's 5 under-fits small data). Text normalisation, the same for train
             and test: lstmtc.infer.text.basic_english (torchtext's: lower-case, punctuation split off)
             joined by single spaces. Train seconds include the whole epoch search.
+  --tokens multilingual  (for scripts without spaces: Chinese, Japanese, Thai) both peers read
+            lstmtc.infer.text.multilingual's tokens instead: fastText's normalisation, and TF-IDF's
+            analyzer (its 1-2 grams then over those tokens). The default keeps the published rows.
   lstmtc    a subprocess per --lstmtc-args (repeatable; none = lstmtc's defaults):
               lstmtc-train --train TRAIN --valid VALID --text-column text --label-column label --out RUN ARGS
               lstmtc-evaluate RUN TEST --text-column text --label-column label --out RUN/eval
@@ -89,13 +92,18 @@ TFIDF_C = (1.0, 10.0, 100.0)
 FASTTEXT_EPOCHS = (5, 25)
 
 
-def run_tfidf(train, valid, test, max_iter: int, seed: int, keep: bool = False) -> dict:
+def run_tfidf(train, valid, test, max_iter: int, seed: int, keep: bool = False, tokens: str = "basic_english") -> dict:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
+    from lstmtc.infer.text import TOKENIZERS
+
     t0 = time.perf_counter()
-    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+    # basic_english: scikit-learn's own analyzer (the published rows); otherwise that lstmtc tokenizer's.
+    own = {} if tokens == "basic_english" else {"tokenizer": TOKENIZERS[tokens], "token_pattern": None,
+                                                 "lowercase": False}
+    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, **own)
     x = vec.fit_transform([t for _, t in train])
     xv = vec.transform([t for _, t in valid])
     grid = {}
@@ -115,7 +123,8 @@ def run_tfidf(train, valid, test, max_iter: int, seed: int, keep: bool = False) 
     gold = [lab for lab, _ in test]
     n_iter = int(max(clf.n_iter_))
     return {"model": "tfidf", "title": TITLES["tfidf"],
-            "settings": {"vectorizer": "TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)",
+            "settings": {"vectorizer": "TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True"
+                                       + (f", tokenizer=lstmtc.infer.text.{tokens})" if own else ")"),
                          "classifier": f"LogisticRegression(C={c}, max_iter={max_iter}, random_state={seed})",
                          "C": c, "C_by_valid_acc": grid, "scikit_learn": version("scikit-learn"),
                          "solver": clf.solver, "features": len(vec.vocabulary_), "n_iter": n_iter,
@@ -125,18 +134,19 @@ def run_tfidf(train, valid, test, max_iter: int, seed: int, keep: bool = False) 
             **({"fitted": (vec, clf)} if keep else {})}
 
 
-def fasttext_text(text: str) -> str:
-    """The normalisation a fastText user applies: basic_english tokens joined by single spaces."""
-    from lstmtc.infer.text import basic_english
+def fasttext_text(text: str, tokens: str = "basic_english") -> str:
+    """The normalisation a fastText user applies: basic_english (or ``tokens``) tokens joined by single spaces."""
+    from lstmtc.infer.text import TOKENIZERS
 
-    return " ".join(basic_english(text))
+    return " ".join(TOKENIZERS[tokens](text))
 
 
 def fasttext_label(label: str) -> str:
     return "__label__" + "_".join(label.split())
 
 
-def run_fasttext(train, valid, test, work: Path, seed: int, threads: int, keep: bool = False) -> dict:
+def run_fasttext(train, valid, test, work: Path, seed: int, threads: int, keep: bool = False,
+                 tokens: str = "basic_english") -> dict:
     import fasttext
 
     work.mkdir(parents=True, exist_ok=True)
@@ -145,12 +155,12 @@ def run_fasttext(train, valid, test, work: Path, seed: int, threads: int, keep: 
     train_txt = work / "train.txt"
     with open(train_txt, "w", encoding="utf-8") as f:
         for lab, text in train:
-            f.write(f"{fasttext_label(lab)} {fasttext_text(text)}\n")
+            f.write(f"{fasttext_label(lab)} {fasttext_text(text, tokens)}\n")
     prep_s = time.perf_counter() - t0
     majority = max(class_counts(train).items(), key=lambda kv: kv[1])[0]
 
     def predict(model, rows):
-        labels, _ = model.predict([fasttext_text(t) for _, t in rows])
+        labels, _ = model.predict([fasttext_text(t, tokens) for _, t in rows])
         return [back.get(lab[0], majority) if len(lab) else majority for lab in labels], labels
 
     t0 = time.perf_counter()
@@ -170,7 +180,7 @@ def run_fasttext(train, valid, test, work: Path, seed: int, threads: int, keep: 
     gold = [lab for lab, _ in test]
     settings = {**FASTTEXT, "epoch": epochs, "epoch_by_valid_acc": grid, "loss": "softmax", "minCount": 1,
                 "seed": seed, "thread": threads,
-                "normalisation": "' '.join(lstmtc.infer.text.basic_english(text))",
+                "normalisation": f"' '.join(lstmtc.infer.text.{tokens}(text))",
                 "fasttext_version": version("fasttext-numpy2", "fasttext"), "words": len(model.words),
                 "test_docs_without_prediction": empty}
     return {"model": "fasttext", "title": TITLES["fasttext"], "settings": settings,
@@ -248,10 +258,10 @@ def run_dataset(name: str, a, csv_path: Path | None, models: list[str], argv: li
           f"test {len(data['test'])}, {len(class_counts(data['train']))} classes; {p.split}", flush=True)
     rows = []
     if "tfidf" in models:
-        rows.append(run_tfidf(data["train"], data["valid"], data["test"], a.max_iter, a.seed))
+        rows.append(run_tfidf(data["train"], data["valid"], data["test"], a.max_iter, a.seed, tokens=a.tokens))
     if "fasttext" in models:
         rows.append(run_fasttext(data["train"], data["valid"], data["test"], work / "fasttext", a.seed,
-                                    a.fasttext_threads))
+                                    a.fasttext_threads, tokens=a.tokens))
     if "lstmtc" in models:
         for i, extra in enumerate(a.lstmtc_args or [""], 1):
             rows.append(run_lstmtc(files, work, i, extra))
@@ -270,6 +280,7 @@ def run_dataset(name: str, a, csv_path: Path | None, models: list[str], argv: li
         print(line)
     result = {
         "dataset": name, "seed": a.seed, "limit": a.limit, "split": p.split, "sources": p.sources,
+        "peer_tokens": a.tokens,
         "sizes": {part: len(rows_) for part, rows_ in data.items()},
         "files": {part: {"path": str(path), "sha256": sha256(path), "rows": len(data[part])}
                   for part, path in files.items()},
@@ -301,6 +312,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
     ap.add_argument("--seed", type=int, default=0, help="the split's seed, and LR's and fastText's")
     ap.add_argument("--max-iter", type=int, default=1000, help="LogisticRegression's max_iter [%(default)s]")
     ap.add_argument("--fasttext-threads", type=int, default=os.cpu_count() or 1, help="[%(default)s: the cores]")
+    ap.add_argument("--tokens", choices=("basic_english", "multilingual"), default="basic_english",
+                    help="the peers' tokens: multilingual for Chinese, Japanese, Thai, ... [%(default)s]")
     ap.add_argument("--work", default=str(OUT / "peers-work"), help="split files and runs go here [%(default)s]")
     ap.add_argument("--json-dir", default=str(OUT), help="peers-NAME.json goes here [%(default)s]")
     a = ap.parse_args(argv)

@@ -112,6 +112,25 @@ def test_fasttext_settings_and_normalisation(tmp_path):
     assert peers.fasttext_text('Hello, "World" (again)!') == 'hello , world ( again ) !'
 
 
+def test_peers_read_multilingual_tokens_when_asked(tmp_path):
+    """--tokens multilingual: text without spaces reaches both peers as characters (with
+    scikit-learn's own analyzer a Chinese clause is one feature)."""
+    path = tmp_path / "zh.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["label", "text"])
+        for i in range(120):
+            w.writerow(["pos" if i % 2 else "neg", ("很好" if i % 2 else "很差") + "酒店房间" * (1 + i % 5) + str(i)])
+    peers.main(["--csv", f"zh={path}", "--work", str(tmp_path / "w"), "--json-dir", str(tmp_path),
+                "--only", "tfidf", "--tokens", "multilingual"])
+    data = json.loads((tmp_path / "peers-zh.json").read_text(encoding="utf-8"))
+    (m,) = data["models"]
+    assert data["peer_tokens"] == "multilingual" and "tokenizer=lstmtc.infer.text.multilingual" in m["settings"][
+        "vectorizer"]
+    assert m["accuracy"] == 1.0  # "好" / "差" are features only as characters
+    assert peers.fasttext_text("很好,OK", "multilingual") == "很 好 , ok"
+
+
 def test_limit_subsamples_each_split_stratified(tmp_path, capsys):
     src = synth_csv(tmp_path / "synth.csv", n=400)
     peers.main(["--csv", f"small={src}", "--work", str(tmp_path / "w"), "--json-dir", str(tmp_path), "--only",
