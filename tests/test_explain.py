@@ -214,6 +214,46 @@ def test_lime_words_are_the_models_word_tokens():
     assert [p.lower() for p, is_word in segs if is_word] == words(TRICKY)
 
 
+ZH = "CBD中心，周围没什么店铺！早餐“太差”了。Wi-Fi 很快\u2014ok"
+
+
+def test_lime_words_of_a_multilingual_model_are_its_word_tokens():
+    """For a multilingual model each Chinese character is a word (a clause would be one feature),
+    punctuation outside ASCII separates words, and dropping a word drops exactly its tokens."""
+    from lime.lime_text import IndexedString
+
+    from lstmtc.infer.text import multilingual
+
+    lowered = ZH.lower()
+    s = IndexedString(lowered, split_expression=lambda t: words(t, "multilingual"), bow=True)
+    tokens = multilingual(ZH)
+    punctuation = {",", "!", "\u201c", "\u201d", "\u3002", "\u2014", "'", "."}
+    assert sorted(s.inverse_vocab) == sorted({t for t in tokens if t not in punctuation})
+    assert {"cbd", "中", "差", "wi-fi", "ok"} <= set(s.inverse_vocab)
+    for i, word in enumerate(s.inverse_vocab):
+        assert multilingual(s.inverse_removing([i])) == [t for t in tokens if t != word], word
+    segs = segments(ZH, "multilingual")
+    assert "".join(p for p, _ in segs) == ZH
+    assert [p.lower() for p, is_word in segs if is_word] == words(ZH, "multilingual")
+
+
+def test_explain_splits_as_the_classifiers_tokenizer():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    class Model:  # "neg" exactly when the character 差 survives the perturbation
+        labels = ["neg", "pos"]
+        pipeline = SimpleNamespace(tokenizer="multilingual")
+
+        def predict_proba(self, texts):
+            return np.array([[0.9, 0.1] if "差" in t else [0.1, 0.9] for t in texts], dtype=np.float32)
+
+    e = explain(Model(), "房间很差，早餐一般。", num_features=3, num_samples=300)
+    assert e.tokenizer == "multilingual" and e.label == "neg" and e.weights[0][0] == "差"
+    assert {w for w, _ in e.weights} <= set("房间很差早餐一般")
+
+
 # ---------------------------------------------------------------------------------------------
 # Library, in-process
 # ---------------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ def basic_english(text: str) -> list[str]:
 # character is a token, and the n-gram bag's pairs see the two-character words.
 _NO_SPACE = ("\u0e00-\u0fff\u1000-\u109f\u1780-\u17ff\u2e80-\u2fdf\u3000-\u312f\u31a0-\u31ff"
              "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\U00020000-\U0003134f")
+NO_SPACE = _NO_SPACE  # the class body, for other modules' patterns
 NO_SPACE_SCRIPT = re.compile(f"[{_NO_SPACE}]")
 # Typographic quotes become the ASCII ones (so "don\u2019t" tokenizes as "don't" does, and double quotes
 # vanish as basic_english drops '"'); zero-width spaces and the BOM separate words as a space does.
@@ -61,9 +62,15 @@ def multilingual(text: str) -> list[str]:
 
 @functools.cache
 def _split() -> re.Pattern:
-    """What multilingual cuts around: the scripts without spaces, and every punctuation mark and symbol
-    outside ASCII (Unicode categories P* and S* in planes 0-1: Arabic's comma, Devanagari's danda,
-    dashes, currency, emoji, ...) as basic_english cuts around , ( ) ! ? Built at the first non-ASCII
+    return re.compile(f"[{_NO_SPACE}{symbol_class()}]")
+
+
+@functools.cache
+def symbol_class() -> str:
+    """The body of a regex character class of what multilingual cuts around besides the characters of
+    scripts without spaces: every punctuation mark and symbol outside ASCII (Unicode categories P* and
+    S* in planes 0-1: Arabic's comma, Devanagari's danda, dashes, currency, emoji, ...), as
+    basic_english cuts around , ( ) ! ? Built at the first non-ASCII
     text (~30 ms), so an ASCII-only run never pays it. The categories are those of Python's Unicode
     database, which each Python release may extend by newly assigned characters."""
     runs: list[list[int]] = []
@@ -73,8 +80,7 @@ def _split() -> re.Pattern:
                 runs[-1][1] = c
             else:
                 runs.append([c, c])
-    symbols = "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in runs)
-    return re.compile(f"[{_NO_SPACE}{symbols}]")
+    return "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in runs)
 
 
 TOKENIZERS = {"basic_english": basic_english, "multilingual": multilingual}

@@ -18,10 +18,15 @@ re-tokenizes it with basic_english. So LIME's words must be exactly the model's 
 
 The one rare mismatch: basic_english deletes '"' without a space (``a"b`` is one token 'ab'),
 while here '"' separates words, as it does in normal quoted text.
+
+For a ``multilingual`` model the words follow its tokens too: each character of a script written
+without spaces (Chinese, Japanese, Thai, ...) is a word of its own, and punctuation and symbols
+outside ASCII (``，。！`` and the like) separate words.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -64,6 +69,7 @@ class Explanation:
     num_samples: int
     seed: int | None
     lime: Any = field(repr=False, compare=False, default=None)
+    tokenizer: str = "basic_english"  # the model's: how ``text`` splits into words (``segments``)
 
     @property
     def predicted_probability(self) -> float:
@@ -100,16 +106,37 @@ def require_lime():
     return lime_text
 
 
-def words(text: str) -> list[str]:
+@functools.cache
+def _multilingual_words() -> re.Pattern:
+    """A word of a multilingual model: one character of a script without spaces, or a run of characters
+    that are neither separators for basic_english nor cut off by multilingual."""
+    from ..text import NO_SPACE, symbol_class
+
+    sym = symbol_class()
+    return re.compile(rf"(?![{sym}])[{NO_SPACE}]|(?:(?!<br />)[^\s'\".,()!?;:{NO_SPACE}{sym}])+", re.IGNORECASE)
+
+
+def words(text: str, tokenizer: str = "basic_english") -> list[str]:
     """The words LIME perturbs in ``text`` (lower-cased, in order, repeats kept)."""
+    if tokenizer == "multilingual":
+        return _multilingual_words().findall(text.lower())
     return [w for w in _SPLIT.split(text.lower()) if w]
 
 
-def segments(text: str) -> list[tuple[str, bool]]:
+def segments(text: str, tokenizer: str = "basic_english") -> list[tuple[str, bool]]:
     """``text`` cut into (piece, is_word) pieces that join back to ``text``; words as LIME sees
     them (compare lower-cased). For showing the original text with its words highlighted."""
     out: list[tuple[str, bool]] = []
     pos = 0
+    if tokenizer == "multilingual":
+        for m in _multilingual_words().finditer(text):
+            if m.start() > pos:
+                out.append((text[pos:m.start()], False))
+            out.append((m.group(), True))
+            pos = m.end()
+        if pos < len(text):
+            out.append((text[pos:], False))
+        return out
     for m in _SPLIT_ANY_CASE.finditer(text):
         if m.start() > pos:
             out.append((text[pos:m.start()], True))
@@ -192,10 +219,12 @@ def explain(classifier, text: str, label: str | int | None = None, num_features:
     labels = list(classifier.labels)
     index = resolve_label(labels, label)
     lowered = text.lower()
-    if not words(lowered):
+    tokenizer = classifier.pipeline.tokenizer
+    if not words(lowered, tokenizer):
         raise ExplainError("nothing to explain: the text has no words")
 
-    explainer = lime_text.LimeTextExplainer(class_names=labels, split_expression=SPLIT_EXPRESSION, bow=True,
+    split = (lambda s: words(s, tokenizer)) if tokenizer == "multilingual" else SPLIT_EXPRESSION
+    explainer = lime_text.LimeTextExplainer(class_names=labels, split_expression=split, bow=True,
                                             random_state=seed)
     fn = batched_proba(classifier, batch_size)
     if index is None:
@@ -221,4 +250,5 @@ def explain(classifier, text: str, label: str | int | None = None, num_features:
         num_samples=num_samples,
         seed=seed,
         lime=exp,
+        tokenizer=tokenizer,
     )

@@ -47,7 +47,7 @@ def render(exp, console) -> None:
     console.print(head)
 
     text = Text()
-    for piece, is_word in segments(exp.text):
+    for piece, is_word in segments(exp.text, exp.tokenizer):
         w = weights.get(piece.lower()) if is_word else None
         text.append(piece, style=_word_style(w, top) if w else "")
     console.print(text)
