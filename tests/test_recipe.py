@@ -387,3 +387,40 @@ def test_recipe_reads_scripts_without_spaces(tmp_path):
     assert any(warning in line for line in logs["basic_english"])
     assert not any("written without spaces" in line for line in logs["multilingual"])
     assert RECIPE["tokenizer"] == "multilingual" and TrainConfig().tokenizer == "basic_english"
+
+
+def _history(*entries):
+    """(macro-F1, validation loss) per epoch -> history entries."""
+    return [{"epoch": i, "valid_acc": f, "valid_macro_f1": f, "valid_loss": loss}
+            for i, (f, loss) in enumerate(entries, 1)]
+
+
+def test_tie_break_by_loss_prefers_the_better_fitted_epoch():
+    from lstmtc.train import runrecord
+
+    # A small validation set saturates: epochs 2-5 all score 1.0 while the loss keeps falling.
+    h = _history((0.8, 0.5), (1.0, 0.30), (1.0, 0.20), (1.0, 0.15), (1.0, 0.12))
+    first, loss = TrainConfig(select="macro-f1", patience=3), recipe_config(patience=3)
+    assert loss.tie_break == "loss" and first.tie_break == "first"
+    assert max(h, key=lambda e: runrecord.score(e, "macro-f1", "first"))["epoch"] == 2
+    assert max(h, key=lambda e: runrecord.score(e, "macro-f1", "loss"))["epoch"] == 5
+    # "first": three epochs without a better figure stop the run; "loss": each lower loss is progress.
+    assert loop.stopped_early(h, first) and not loop.stopped_early(h, loss)
+    # A better figure still wins over a lower loss; with select=loss the tie-break changes nothing.
+    h2 = _history((0.9, 0.1), (0.95, 0.4))
+    assert max(h2, key=lambda e: runrecord.score(e, "macro-f1", "loss"))["epoch"] == 2
+    assert runrecord.score(h2[0], "loss", "loss") == runrecord.score(h2[0], "loss", "first")
+    # Stops once neither the figure nor the loss improves for `patience` epochs.
+    assert loop.stopped_early(h + _history((1.0, 0.13), (1.0, 0.2), (0.9, 0.1)), loss)
+
+
+def test_tie_break_option(tmp_path):
+    path = write_labelled(tmp_path / "d.csv", topic_rows(80, seed=5))
+    r = invoke(["--train", path, "--out", tmp_path / "r", "--tie-break", "first", *FAST])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["train_config"]["tie_break"] == "first"
+    assert "--tie-break [loss|first]" in invoke(["--help"]).output
+    with pytest.raises(TrainError, match="tie_break must be one of loss, first"):
+        loop.train(path, tmp_path / "r2", recipe_config(tie_break="last"), {}, log=lambda s: None, progress=False)
+    cfg, _ = train_cli.resolve_settings(2, {}, "cpu")
+    assert cfg.tie_break == "first"  # the presets stay the reference tutorial

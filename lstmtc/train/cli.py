@@ -23,6 +23,7 @@ from .config import (
     SCHEDULES,
     SELECTS,
     SPLITS,
+    TIE_BREAKS,
     TrainConfig,
     recipe_config,
 )
@@ -121,6 +122,9 @@ def _both(recipe, reference) -> str:
               help="Stop after this many epochs without a better --select score, 0 = never " + _both(3, 0))
 @click.option("--select", type=click.Choice(SELECTS),
               help="The validation figure that picks best.pt " + _both("macro-f1", "accuracy"))
+@click.option("--tie-break", type=click.Choice(TIE_BREAKS),
+              help="Between epochs with the same --select score: the lower validation loss wins (and counts as "
+                   "progress for --patience), or the first " + _both("loss", "first"))
 @click.option("--class-weight", type=click.Choice(CLASS_WEIGHTS),
               help="balanced: each class's loss weighted by n / (classes x count) " + _both("none", "none"))
 @click.option("--seed", type=int, default=0)

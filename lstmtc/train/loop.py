@@ -22,7 +22,7 @@ from lstmtc.infer.vocab import Vocab
 from . import runrecord
 from .batches import batch_inputs, epoch_batches
 from .checkpoint import BEST, LAST, read_checkpoint, save_checkpoints
-from .config import CLASS_WEIGHTS, OPTIMIZERS, PRECISIONS, SCHEDULES, SELECTS, SPLITS, TrainConfig, auto_ngram_buckets
+from .config import CHOICES, PRECISIONS, TrainConfig, auto_ngram_buckets
 from .model import LSTMClassifier, ModelConfig, distinct_pairs
 from .prepare import TrainError, prepare, summary_lines
 
@@ -56,10 +56,8 @@ def resolve_precision(name: str, device: torch.device) -> str:
 
 def check_config(cfg: TrainConfig) -> None:
     """Library callers get the same refusals as the CLI's choices."""
-    for name, value, allowed in (("optimizer", cfg.optimizer, OPTIMIZERS), ("schedule", cfg.schedule, SCHEDULES),
-                                 ("select", cfg.select, SELECTS), ("class_weight", cfg.class_weight, CLASS_WEIGHTS),
-                                 ("split", cfg.split, SPLITS)):
-        if value not in allowed:
+    for name, allowed in CHOICES.items():
+        if (value := getattr(cfg, name)) not in allowed:
             raise TrainError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
     if not 0 <= cfg.warmup < 1:
         raise TrainError(f"warmup is a share of the planned steps, between 0 and 1, not {cfg.warmup}")
@@ -232,7 +230,7 @@ def train(
         if start_epoch > cfg.epochs or stopped_early(history, cfg):
             log(f"{out}: the run is already complete ({len(history)} epochs)")
             return state
-    best = max((runrecord.score(h, cfg.select) for h in history), default=-math.inf)
+    best = max((runrecord.score(h, cfg.select, cfg.tie_break) for h in history), default=None)
 
     base = {
         "model_config": mcfg.to_dict(),
@@ -315,15 +313,15 @@ def train(
             "history": history,
         }
         files = {LAST: payload}
-        if runrecord.score(entry, cfg.select) > best:
-            best = runrecord.score(entry, cfg.select)
+        if best is None or runrecord.score(entry, cfg.select, cfg.tie_break) > best:
+            best = runrecord.score(entry, cfg.select, cfg.tie_break)
             files[BEST] = {**payload, "optimizer": None, "rng": None}
         save_checkpoints(out, files)  # both or neither: a failed write keeps the previous pair
-        runrecord.write_history(out, history, cfg.select)
+        runrecord.write_history(out, history, cfg.select, cfg.tie_break)
         if stopped_early(history, cfg):
             log(f"stopping early: no better validation {cfg.select} for {cfg.patience} epochs")
             break
-    final = max(history, key=lambda h: runrecord.score(h, cfg.select))
+    final = max(history, key=lambda h: runrecord.score(h, cfg.select, cfg.tie_break))
     log(f"best epoch {final['epoch']}: valid acc {final['valid_acc'] * 100:.2f}%, macro-F1 "
         f"{final.get('valid_macro_f1', float('nan')):.4f} -> {out / BEST}")
     if "valid_recall" in final:
@@ -355,7 +353,7 @@ def stopped_early(history: list[dict], cfg: TrainConfig) -> bool:
     history alone, so a resumed run stops exactly where an uninterrupted one would)."""
     if not cfg.patience or not history:
         return False
-    scores = [runrecord.score(h, cfg.select) for h in history]
+    scores = [runrecord.score(h, cfg.select, cfg.tie_break) for h in history]
     best_at = max(range(len(scores)), key=lambda i: (scores[i], -i))
     return len(scores) - 1 - best_at >= cfg.patience
 

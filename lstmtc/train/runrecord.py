@@ -33,12 +33,12 @@ def write_data(out: Path, summary: dict) -> None:
     atomic_write_text(out / DATA, json.dumps({"format": FORMAT, "version": VERSION, **summary}, indent=1) + "\n")
 
 
-def write_history(out: Path, history: list[dict], select: str) -> None:
+def write_history(out: Path, history: list[dict], select: str, tie_break: str = "first") -> None:
     atomic_write_text(out / HISTORY, "".join(json.dumps(h) + "\n" for h in history))
-    plot_curves(history, out / CURVES, select)
+    plot_curves(history, out / CURVES, select, tie_break)
 
 
-def plot_curves(history: list[dict], path: Path, select: str) -> None:
+def plot_curves(history: list[dict], path: Path, select: str, tie_break: str = "first") -> None:
     """Loss (train and validation) on the left, validation accuracy and macro-F1 on the right."""
     import matplotlib
 
@@ -54,7 +54,7 @@ def plot_curves(history: list[dict], path: Path, select: str) -> None:
     right.plot(epochs, [h["valid_acc"] for h in history], marker="o", label="validation accuracy")
     if all("valid_macro_f1" in h for h in history):
         right.plot(epochs, [h["valid_macro_f1"] for h in history], marker="o", label="validation macro-F1")
-    best = max(history, key=lambda h: score(h, select))
+    best = max(history, key=lambda h: score(h, select, tie_break))
     right.axvline(best["epoch"], color="grey", linestyle=":", label=f"best ({select}): epoch {best['epoch']}")
     right.set_xlabel("epoch")
     right.legend()
@@ -66,11 +66,11 @@ def plot_curves(history: list[dict], path: Path, select: str) -> None:
     plt.close(fig)
 
 
-def score(entry: dict, select: str) -> float:
-    """The selection figure of one history entry, larger is better. Entries written before
-    macro-F1 was recorded fall back to accuracy."""
+def score(entry: dict, select: str, tie_break: str = "first") -> tuple:
+    """How one history entry ranks, larger is better: its selection figure, then (``tie_break``
+    "loss") its negated validation loss. Entries written before macro-F1 was recorded fall back to
+    accuracy. With "first", equal entries stay equal and the earlier one wins."""
     if select == "loss":
-        return -entry["valid_loss"]
-    if select == "macro-f1":
-        return entry.get("valid_macro_f1", entry["valid_acc"])
-    return entry["valid_acc"]
+        return (-entry["valid_loss"],)
+    figure = entry.get("valid_macro_f1", entry["valid_acc"]) if select == "macro-f1" else entry["valid_acc"]
+    return (figure, -entry["valid_loss"]) if tie_break == "loss" else (figure,)
