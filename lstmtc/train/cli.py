@@ -141,7 +141,9 @@ def _both(recipe, reference) -> str:
 @data_options
 @quoting_option
 @click.option("--label-names", help="Comma-separated class names, in sorted label order (default: from the data).")
-@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu")
+@click.option("--device", default="cpu", show_default=True,
+              help="cpu, cuda, cuda:N, mps, xpu (any device torch runs on), or auto: the first of cuda, mps, "
+                   "xpu that is available, else cpu.")
 @click.option("--precision", type=click.Choice(PRECISIONS), default="fp32",
               help="Training arithmetic. bf16 = mixed precision: ~0.6x the epoch time on CPUs that compute "
                    "bf16 natively (AVX512-BF16/AMX; elsewhere emulated and slower), accuracy within noise of "

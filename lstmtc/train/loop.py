@@ -23,18 +23,11 @@ from . import runrecord
 from .batches import batch_inputs, epoch_batches
 from .checkpoint import BEST, LAST, read_checkpoint, save_checkpoints
 from .config import CHOICES, PRECISIONS, TrainConfig, auto_ngram_buckets
+from .devices import resolve_device
 from .model import LSTMClassifier, ModelConfig, distinct_pairs
 from .prepare import TrainError, prepare, summary_lines
 
 __all__ = ["TrainError", "train", "resume_config", "resolve_device", "resolve_precision", "native_bf16"]
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise TrainError("--device cuda: no CUDA device is available here; use --device cpu or auto")
-    return torch.device(name)
 
 
 def native_bf16(device: torch.device) -> bool:
