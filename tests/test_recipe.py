@@ -424,3 +424,19 @@ def test_tie_break_option(tmp_path):
         loop.train(path, tmp_path / "r2", recipe_config(tie_break="last"), {}, log=lambda s: None, progress=False)
     cfg, _ = train_cli.resolve_settings(2, {}, "cpu")
     assert cfg.tie_break == "first"  # the presets stay the reference tutorial
+
+
+def test_a_vocabulary_that_misses_most_validation_tokens_warns(tmp_path):
+    # Every text a distinct made-up word: with min_freq 2 nothing enters the vocabulary.
+    rng = random.Random(4)
+    rows = [(str(i % 2), "".join(rng.choice("abcdefghij") for _ in range(12))) for i in range(60)]
+    logs: list[str] = []
+    loop.train(write_labelled(tmp_path / "u.csv", rows), tmp_path / "r", recipe_config(epochs=1),
+               {"hidden_sizes": (4,), "embed_dim": 4}, log=logs.append, progress=False)
+    assert ("warning: 100% of validation tokens are not in the vocabulary (min_freq 2): the model reads mostly "
+            "<unk>; give it more training text, --min-freq 1, --embeddings ... --extend-vocab N, or another "
+            "--tokenizer") in logs
+    logs.clear()
+    loop.train(write_labelled(tmp_path / "t.csv", topic_rows(80, seed=2)), tmp_path / "r2", recipe_config(epochs=1),
+               {"hidden_sizes": (4,), "embed_dim": 4}, log=logs.append, progress=False)
+    assert not any("not in the vocabulary" in line for line in logs)
