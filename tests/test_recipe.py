@@ -20,6 +20,7 @@ from lstmtc.train.checkpoint import read_checkpoint
 from lstmtc.train.config import (
     AUTO_BATCH_RANGE,
     AUTO_MAX_TOKENS_RANGE,
+    AUTO_MAX_TOKENS_RANGE_PACKED,
     RECIPE,
     RECIPE_MODEL,
     TrainConfig,
@@ -77,6 +78,11 @@ def test_auto_max_tokens_is_a_bounded_percentile():
     assert auto_max_tokens(np.full(50, 2)) == lo
     assert auto_max_tokens(np.full(50, 10_000)) == hi
     assert auto_max_tokens(np.array([], dtype=int)) == lo
+    # A length-aware model reads further: its 99th percentile, within a wider range.
+    lo_p, hi_p = AUTO_MAX_TOKENS_RANGE_PACKED
+    assert auto_max_tokens(np.arange(1, 101), packed=True) == 100
+    assert auto_max_tokens(np.full(50, 10_000), packed=True) == hi_p > hi
+    assert auto_max_tokens(np.full(50, 2), packed=True) == lo_p
 
 
 @pytest.mark.parametrize("n, batch", [(100, AUTO_BATCH_RANGE[0]), (4_000, 32), (9_000, 64), (65_000, 128),

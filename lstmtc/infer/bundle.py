@@ -44,7 +44,7 @@ LENGTHS = {"name": "lengths", "dtype": "int64", "shape": ["batch"]}
 OUTPUT_NAME = "logits"
 # bundle.json holds names, digests and a training summary: kilobytes. A larger one is not ours.
 MAX_MANIFEST_BYTES = 16 << 20
-# Tokens per document a bundle may ask for: far beyond any trained model (8..256 by default), and
+# Tokens per document a bundle may ask for: far beyond any trained model (8..512 by default), and
 # small enough that a batch of documents of this length fits in memory.
 MAX_TOKENS = 1 << 16
 

@@ -84,7 +84,8 @@ def _both(recipe, reference) -> str:
               help="Add the N most frequent pretrained words not seen in training, so words first met in "
                    "production are not <unk> (costs N x dim x 4 bytes of bundle).  [default: 0]")
 @click.option("--max-tokens", type=click.IntRange(1),
-              help="Tokens kept per document " + _both("95th percentile of training lengths, 8..256", "preset's"))
+              help="Tokens kept per document " + _both("99th percentile of training lengths, 8..512 (95th, "
+                                                       "8..256, for a fixed-width model)", "preset's"))
 @click.option("--embed-dim", type=click.IntRange(1),
               help="Embedding size " + _both("100, or the vectors' size", 50))
 @click.option("--hidden", callback=_hidden,
