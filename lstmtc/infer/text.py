@@ -39,10 +39,9 @@ def basic_english(text: str) -> list[str]:
 # radicals, symbols and punctuation, kana, bopomofo, Han ideographs (BMP and planes 2-3). basic_english
 # makes a whole Chinese clause one token, never seen twice, so a model learns nothing; here every such
 # character is a token, and the n-gram bag's pairs see the two-character words.
-_NO_SPACE = ("\u0e00-\u0fff\u1000-\u109f\u1780-\u17ff\u2e80-\u2fdf\u3000-\u312f\u31a0-\u31ff"
+NO_SPACE = ("\u0e00-\u0fff\u1000-\u109f\u1780-\u17ff\u2e80-\u2fdf\u3000-\u312f\u31a0-\u31ff"
              "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\U00020000-\U0003134f")
-NO_SPACE = _NO_SPACE  # the class body, for other modules' patterns
-NO_SPACE_SCRIPT = re.compile(f"[{_NO_SPACE}]")
+NO_SPACE_SCRIPT = re.compile(f"[{NO_SPACE}]")
 # Typographic quotes become the ASCII ones (so "don\u2019t" tokenizes as "don't" does, and double quotes
 # vanish as basic_english drops '"'); zero-width spaces and the BOM separate words as a space does.
 _TRANSLATE = str.maketrans({**dict.fromkeys("\u2018\u2019\u201a\u201b\u2032", "'"),
@@ -62,7 +61,7 @@ def multilingual(text: str) -> list[str]:
 
 @functools.cache
 def _split() -> re.Pattern:
-    return re.compile(f"[{_NO_SPACE}{symbol_class()}]")
+    return re.compile(f"[{NO_SPACE}{symbol_class()}]")
 
 
 @functools.cache
@@ -70,9 +69,9 @@ def symbol_class() -> str:
     """The body of a regex character class of what multilingual cuts around besides the characters of
     scripts without spaces: every punctuation mark and symbol outside ASCII (Unicode categories P* and
     S* in planes 0-1: Arabic's comma, Devanagari's danda, dashes, currency, emoji, ...), as
-    basic_english cuts around , ( ) ! ? Built at the first non-ASCII
-    text (~30 ms), so an ASCII-only run never pays it. The categories are those of Python's Unicode
-    database, which each Python release may extend by newly assigned characters."""
+    basic_english cuts around , ( ) ! ? Built at the first non-ASCII text (~30 ms), so an ASCII-only
+    run never pays it. The categories are those of Python's Unicode database, which each Python
+    release may extend by newly assigned characters."""
     runs: list[list[int]] = []
     for c in range(0x80, 0x20000):
         if unicodedata.category(chr(c))[0] in "PS":
