@@ -40,7 +40,7 @@ def basic_english(text: str) -> list[str]:
 # makes a whole Chinese clause one token, never seen twice, so a model learns nothing; here every such
 # character is a token, and the n-gram bag's pairs see the two-character words.
 NO_SPACE = ("\u0e00-\u0fff\u1000-\u109f\u1780-\u17ff\u2e80-\u2fdf\u3000-\u312f\u31a0-\u31ff"
-             "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\U00020000-\U0003134f")
+            "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\U00020000-\U0003134f")
 NO_SPACE_SCRIPT = re.compile(f"[{NO_SPACE}]")
 # Typographic quotes become the ASCII ones (so "don\u2019t" tokenizes as "don't" does, and double quotes
 # vanish as basic_english drops '"'); zero-width spaces and the BOM separate words as a space does.
