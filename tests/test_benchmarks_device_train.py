@@ -1,0 +1,32 @@
+"""benchmarks/device_train.py (the GPU check's script) end to end on the CPU: both runs train with
+the configurations lstmtc-train builds, and the JSON records what a GPU run must report."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+bench = importlib.import_module("benchmarks.device_train")
+DATA = REPO.parent / "shared" / "data" / "ag_news"
+
+
+@pytest.mark.skipif(not (DATA / "train_pool.csv").is_file(), reason=f"needs {DATA} (CI always has it)")
+def test_smoke_run_on_the_cpu(tmp_path, capsys):
+    out = tmp_path / "device_train.json"
+    bench.main(["--device", "cpu", "--epochs", "1", "--limit", "600", "--json", str(out)])
+    data = json.loads(out.read_text())
+    assert [r["run"] for r in data["runs"]] == ["preset2", "recipe"]
+    preset, recipe = data["runs"]
+    assert preset["batch_size"] == 1024 and recipe["batch_size"] == 16  # the preset's and the recipe's own
+    for r in data["runs"]:
+        assert r["device"] == "cpu" and r["epochs_run"] == 1 and len(r["epoch_seconds"]) == 1
+        assert r["best_epoch"] == 1 and 0 <= r["best_valid_acc"] <= 1
+        assert r["test_n"] == 7600 and 0 <= r["test_accuracy"] <= 1
+    assert "lstmtc-train on cpu: AG News pool" in capsys.readouterr().out
