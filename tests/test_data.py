@@ -444,3 +444,11 @@ def test_unknown_quoting_is_refused(tmp_path):
     path = write_csv(tmp_path / "d.csv", [("label", "text"), ("a", "x"), ("b", "y")])
     with pytest.raises(DataError, match="quoting must be one of csv, none"):
         read_labelled(path, quoting="tsv")
+
+
+def test_an_empty_label_is_an_error_naming_the_line(tmp_path):
+    # Not a class named "" that every blank cell would join.
+    path = tmp_path / "d.csv"
+    path.write_text("label,text\n1,hello world\n  ,no label here\n2,second\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"d\.csv:3: the label is empty; fill it in or drop the row$"):
+        read_labelled(path)

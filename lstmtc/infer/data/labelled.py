@@ -64,8 +64,11 @@ def read_labelled(
     for line, row in table.rows:
         if quotes_are_text and any('"' in f for f in row):
             quoted += 1
+        label = normalize(row[cols.label])
+        if not label:  # else a class named "" that every blank cell joins
+            raise DataError(f"{path}:{line}: the label is empty; fill it in or drop the row")
         texts.append(table.text(row))
-        raw.append(normalize(row[cols.label]))
+        raw.append(label)
         lines.append(line)
     if not texts:
         raise DataError(f"{path}: no data rows")
