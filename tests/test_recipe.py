@@ -7,6 +7,7 @@ import csv
 import json
 import math
 import random
+import re
 
 import numpy as np
 import pytest
@@ -446,3 +447,14 @@ def test_a_vocabulary_that_misses_most_validation_tokens_warns(tmp_path):
     loop.train(write_labelled(tmp_path / "t.csv", topic_rows(80, seed=2)), tmp_path / "r2", recipe_config(epochs=1),
                {"hidden_sizes": (4,), "embed_dim": 4}, log=logs.append, progress=False)
     assert not any("not in the vocabulary" in line for line in logs)
+
+
+def test_mostly_empty_texts_warn(tmp_path):
+    rows = [(str(i % 2), "" if i % 4 else "some words here") for i in range(40)]
+    logs: list[str] = []
+    loop.train(write_labelled(tmp_path / "e.csv", rows), tmp_path / "r", recipe_config(epochs=1),
+               {"hidden_sizes": (4,), "embed_dim": 4}, log=logs.append, progress=False)
+    warning = re.compile(r"warning: (\d+)% of training texts have no token \(empty, or only characters the "
+                         r"tokenizer drops\): is --text-column the column with the text\?")
+    shares = [int(m.group(1)) for m in map(warning.fullmatch, logs) if m]
+    assert len(shares) == 1 and 70 <= shares[0] <= 80, logs  # three in four rows are empty

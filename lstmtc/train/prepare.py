@@ -132,6 +132,10 @@ def prepare(train_path, cfg: TrainConfig, valid_path=None, vocab: Vocab | None =
             warnings.append(f"{share:.0%} of training texts are in a script written without spaces (Chinese, "
                             "Japanese, Thai, ...): basic_english makes each clause one token; --tokenizer "
                             "multilingual (the recipe's default) makes each character one")
+    empty = float((lengths == 0).mean()) if len(lengths) else 0.0
+    if empty > EMPTY_WARN_SHARE:
+        warnings.append(f"{empty:.0%} of training texts have no token (empty, or only characters the tokenizer "
+                        "drops): is --text-column the column with the text?")
     if summary["valid_unknown_token_rate"] > UNKNOWN_WARN_RATE:
         warnings.append(f"{summary['valid_unknown_token_rate']:.0%} of validation tokens are not in the vocabulary "
                         f"(min_freq {cfg.min_freq}): the model reads mostly <unk>; give it more training text, "
@@ -148,6 +152,8 @@ NO_SPACE_WARN_SHARE = 0.1
 # Warn above this unknown-token rate on validation (AG News 1.9%, SMS spam 9.5%, BANKING77 1.1%;
 # ChnSentiCorp read by basic_english 52.8%).
 UNKNOWN_WARN_RATE = 0.5
+# ... and above this share of training texts without a single token.
+EMPTY_WARN_SHARE = 0.5
 
 
 def summarise(data: Dataset, valid_path, how: str, tr_labels, va_labels, vocab: Vocab, cfg: TrainConfig,
