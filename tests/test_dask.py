@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import make_rows, write_agnews_csv
+from conftest import TOPICS, make_rows, write_agnews_csv
 
 pytest.importorskip("dask.dataframe")
 pytest.importorskip("distributed")
@@ -205,6 +205,23 @@ def test_headerless_files_on_a_local_cluster_and_parquet(cluster, tiny_bundle, t
     assert list(got.columns) == ["1", "2", "3", "label"] + [f"prob_{n}" for n in LABELS] == s["columns"]
     scored_csv = [row for p in parts(out) for row in csv.reader(io.StringIO(p.read_text(), newline=""))]
     assert got["label"].tolist() == [row[3] for row in scored_csv]
+
+
+def test_files_in_another_encoding(cluster, tiny_bundle, tmp_path):
+    """--encoding reaches the workers: cp1252 files score as their UTF-8 twins do."""
+    paths, encoded = [], []
+    for i, n in enumerate((60, 40)):
+        rows = [(f"{j}", f"caf\u00e9 \u00ab{TOPICS[str(j % 4 + 1)][0]}\u00bb \u00a3{j}") for j in range(n)]
+        body = "id,text\n" + "".join(f"{a},{b}\n" for a, b in rows)
+        encoded.append(tmp_path / f"e{i}.csv")
+        encoded[-1].write_bytes(body.encode("cp1252"))
+        paths.append(tmp_path / f"u{i}.csv")
+        paths[-1].write_text(body, encoding="utf-8")
+    out = tmp_path / "out"
+    r = invoke(["-m", tiny_bundle, "--csv", tmp_path / "e*.csv", "--text-column", "text", "--encoding", "cp1252",
+                "--engine", "dask", "--scheduler", cluster[1].scheduler.address, "-o", out])
+    assert r.exit_code == 0, r.output
+    assert_complete(out, single_machine(paths, tiny_bundle, tmp_path, "--text-column", "text"), encoded)
 
 
 def test_fsspec_urls_for_the_input_and_the_bundle(cluster, dataset, tiny_bundle, tmp_path):

@@ -35,7 +35,7 @@ def _human(n: int) -> str:
 @data_options
 @click.version_option(__version__, prog_name="lstmtc-export")
 def main(checkpoint, out_dir, force, no_validate, quantize, fp16, default_precision, only_default, max_vocab, data,
-         text_column, title_column, label_column, no_header, delimiter):
+         text_column, title_column, label_column, no_header, delimiter, encoding):
     """Export CHECKPOINT (a .pt file or a run directory) to an ONNX bundle for lstmtc-classify.
 
     \b
@@ -72,7 +72,7 @@ def main(checkpoint, out_dir, force, no_validate, quantize, fp16, default_precis
                                    data=data, default_precision=default_precision, max_vocab=max_vocab,
                                    only_default=only_default,
                                    read_options=read_options(text_column, title_column, label_column, no_header,
-                                                             delimiter))
+                                                             delimiter, encoding=encoding))
     except LstmtcError as e:
         raise click.ClickException(str(e)) from None
     if result.validation:

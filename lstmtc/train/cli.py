@@ -56,7 +56,8 @@ def _hidden(ctx, param, value):
 
 
 RESUME_FREE = ("train_path", "resume_dir", "epochs", "device", "threads", "test_path", "out_dir")
-DATA_OPTIONS = ("text_column", "title_column", "label_column", "no_header", "delimiter", "quoting", "label_names")
+DATA_OPTIONS = ("text_column", "title_column", "label_column", "no_header", "delimiter", "quoting", "label_names",
+                "encoding")
 
 
 def _both(recipe, reference) -> str:

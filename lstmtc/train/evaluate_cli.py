@@ -18,7 +18,7 @@ from lstmtc.infer.files import protected_inputs
 @data_options
 @quoting_option
 @click.version_option(__version__, prog_name="lstmtc-evaluate")
-def main(model, data, out_dir, text_column, title_column, label_column, no_header, delimiter, quoting):
+def main(model, data, out_dir, text_column, title_column, label_column, no_header, delimiter, encoding, quoting):
     """Evaluate MODEL (a checkpoint, run directory or exported bundle) on labelled DATA.
 
     Prints N, accuracy, per-class precision/recall/F1 and the confusion matrix (beyond 12 classes:
@@ -33,7 +33,7 @@ def main(model, data, out_dir, text_column, title_column, label_column, no_heade
     try:
         with protected_inputs(model, data):
             result = evaluate_model(model, data, read_options(text_column, title_column, label_column, no_header,
-                                                              delimiter, quoting=quoting))
+                                                              delimiter, quoting=quoting, encoding=encoding))
             report(result, out_dir)
     except LstmtcError as e:
         raise click.ClickException(str(e)) from None

@@ -31,13 +31,13 @@ def _no_progress(path: str, total: int | None) -> AbstractContextManager:
 
 def classify_lines(scorer: Scorer, sources: Sequence[str], formatter: LineFormatter, out, *,
                    strict: bool = False, warn: Callable[[str], None] | None = None,
-                   progress: Progress = _no_progress, read=line_batches) -> None:
+                   progress: Progress = _no_progress, read=line_batches, encoding: str | None = None) -> None:
     """One output line per input line of each source ('-' = stdin), in order; a blank line gets an
     empty answer. Live input (stdin, a pipe) is answered as it arrives; every window of
     ``scorer.window`` lines (or what arrived before a pause) is flushed."""
     for src in sources:
         with line_source(src) as (source, name, size, live), progress(src, size) as on_bytes:
-            decode = Decoder(name, strict, warn, REPLACE_HINT)
+            decode = Decoder(name, strict, warn, REPLACE_HINT, encoding=encoding)
             for batch in read(source, scorer.window, decode, on_bytes, wait_for_more=live):
                 scored = scorer.score(batch)
                 out.write("\n".join(formatter.batch(scored.n, scored.live, scored.probs)) + "\n")
@@ -57,7 +57,7 @@ def classify_table(scorer: Scorer, path: str, out, *, prob: bool = False,
                    text_column: str | int | None = None, title_column: str | int | None = None,
                    header: bool | None = None, delimiter: str | None = None, quoting: str | None = None,
                    strict: bool = False, warn: Callable[[str], None] | None = None,
-                   progress: Progress = _no_progress, output_prefix: str = "") -> int:
+                   progress: Progress = _no_progress, output_prefix: str = "", encoding: str | None = None) -> int:
     """Score a CSV/TSV file ('-' = stdin) into ``out``: every input column and row kept, ``label``
     appended (with ``prob`` one probability column per class; names after ``output_prefix``); an
     empty text gets empty cells. A header that already has one of those names is refused. Returns
@@ -66,7 +66,7 @@ def classify_table(scorer: Scorer, path: str, out, *, prob: bool = False,
     with progress(path, _size(path)) as on_bytes:
         table = open_table(path, header=header, text_column=text_column, title_column=title_column,
                            delimiter=delimiter, quoting=quoting, strict=strict, warn=warn, on_bytes=on_bytes,
-                           hint=REPLACE_HINT)
+                           hint=REPLACE_HINT, encoding=encoding)
         if table is None:
             return 0
         check_columns(table.header, scorer.labels, 1, prob, path, output_prefix)

@@ -20,7 +20,15 @@ from ..data.writers import FORMATS, LineFormatter, output_stream
 from ..errors import LstmtcError
 from ..files import protected_inputs
 from ..scoring.scorer import DEFAULT_BATCH, WINDOW_BATCHES
-from .options import CONTEXT, model_option, quiet_stdout, read_options, require_stream, run_command
+from .options import (
+    CONTEXT,
+    encoding_option,
+    model_option,
+    quiet_stdout,
+    read_options,
+    require_stream,
+    run_command,
+)
 
 
 def _stderr_is_tty() -> bool:
@@ -94,6 +102,7 @@ def _progress_for(quiet: bool):
 @click.option("--quoting", type=click.Choice(QUOTINGS),
               help="CSV mode and --eval: csv = fields may be quoted (the default for CSV); none = quote characters "
                    "are text (the default for .tsv, where one stray quote would swallow the lines after it).")
+@encoding_option
 @click.option("-o", "--output", "out_path", type=click.Path(allow_dash=True),
               help="Write here (atomically: a temporary file renamed when complete) instead of stdout. "
                    "With --engine dask: a directory, one part file per input file plus _SUCCESS.")
@@ -122,7 +131,8 @@ def _progress_for(quiet: bool):
                    "[default: one per core]. With --engine dask, --threads is per worker [default: 1].")
 @click.version_option(__version__, prog_name="lstmtc-classify")
 def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, output_prefix, text_column, title_column,
-         label_column, no_header, delimiter, quoting, out_path, eval_path, batch_size, no_sort, threads, strict, quiet,
+         label_column, no_header, delimiter, quoting, encoding, out_path, eval_path, batch_size, no_sort, threads,
+         strict, quiet,
          engine, scheduler, workers):
     """Classify text with an exported model: one document per line of FILES (or stdin, or '-').
 
@@ -177,7 +187,8 @@ def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, o
     from ..scoring.scorer import Scorer
 
     delimiter = delimiter or ("\t" if tsv_path else None)
-    opts = read_options(text_column, title_column, label_column, no_header, delimiter, quoting=quoting)
+    opts = read_options(text_column, title_column, label_column, no_header, delimiter, quoting=quoting,
+                        encoding=encoding)
     try:
         if engine == "dask":
             _classify_dask(table, out_path, model, precision, prob, dict(opts, output_prefix=output_prefix),
@@ -200,7 +211,7 @@ def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, o
                                progress=_progress_for(quiet), output_prefix=output_prefix, **opts)
             else:
                 classify_lines(scorer, files or ("-",), LineFormatter(clf.labels, fmt, k, prob, threshold), out,
-                               strict=strict, warn=_warn, progress=_progress_for(quiet))
+                               strict=strict, warn=_warn, progress=_progress_for(quiet), encoding=encoding)
     except LstmtcError as e:
         raise click.ClickException(str(e)) from None
     except BrokenPipeError:

@@ -14,7 +14,7 @@ from lstmtc import __version__
 
 from ..data.reader import read_line
 from ..errors import LstmtcError
-from .options import CONTEXT, model_option, run_command
+from .options import CONTEXT, encoding_option, model_option, run_command
 
 
 def _word_style(weight: float, top: float) -> str:
@@ -71,6 +71,7 @@ def render(exp, console) -> None:
 @model_option
 @click.option("--file", "file_path", help="Explain a line of this text file instead of TEXT (with --line).")
 @click.option("--line", type=click.IntRange(1), help="With --file: the line to explain (1-based).")
+@encoding_option
 @click.option("--label", help="Explain this class instead of the predicted one.")
 @click.option("--num-features", type=click.IntRange(1), default=10, help="Most words to give weights to.")
 @click.option("--num-samples", type=click.IntRange(2), default=1000,
@@ -81,7 +82,8 @@ def render(exp, console) -> None:
               help="Also save LIME's HTML view here (written atomically).")
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON instead of the terminal view.")
 @click.version_option(__version__, prog_name="lstmtc-explain")
-def main(text, model, file_path, line, label, num_features, num_samples, seed, batch_size, html_path, as_json):
+def main(text, model, file_path, line, encoding, label, num_features, num_samples, seed, batch_size, html_path,
+         as_json):
     """Show which words drove the model's prediction for TEXT: a LIME explanation of the
     model's class probabilities, for the predicted class or --label.
 
@@ -105,15 +107,17 @@ def main(text, model, file_path, line, label, num_features, num_samples, seed, b
         raise click.ClickException("--file needs --line N (the 1-based line to explain)")
     if text is None and file_path is None:
         raise click.ClickException("nothing to explain: give TEXT or --file F --line N")
+    if encoding and text not in (None, "-"):
+        raise click.ClickException("--encoding says how --file or stdin is encoded; TEXT is already text")
 
     from .explain import explain, require_lime
 
     try:
         require_lime()  # before the model loads: a missing extra is the first thing to say
         if file_path is not None:
-            text = read_line(file_path, line)
+            text = read_line(file_path, line, encoding)
         elif text == "-":
-            text = read_line("-")
+            text = read_line("-", encoding=encoding)
         from ..classifier import Classifier
 
         clf = Classifier.load(model)

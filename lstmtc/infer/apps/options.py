@@ -15,6 +15,25 @@ def model_option(f):
     return click.option("-m", "--model", type=click.Path(), help=MODEL_HELP)(f)
 
 
+def _encoding(ctx, param, value):
+    if value is None:
+        return None
+    from ..data.transcode import check_encoding
+    from ..errors import DataError
+
+    try:
+        check_encoding(value)
+    except DataError as e:
+        raise click.BadParameter(str(e)) from None
+    return value
+
+
+encoding_option = click.option(
+    "--encoding", callback=_encoding,
+    help="The input's encoding when it is not UTF-8: any Python codec (cp1252, latin-1, gbk, shift_jis, "
+         "utf-16, ...). Default: UTF-8, or UTF-16/32 where the input starts with their byte-order mark.")
+
+
 def data_options(f):
     """Options that say how to read a labelled CSV/TSV (the verbs that train, evaluate or export)."""
     for opt in reversed([
@@ -23,6 +42,7 @@ def data_options(f):
         click.option("--label-column", help="Column with the label (name or 1-based number)."),
         click.option("--no-header", is_flag=True, help="The file has no header row (default: detected)."),
         click.option("--delimiter", help="Field delimiter (default: tab for .tsv, comma otherwise)."),
+        encoding_option,
     ]):
         f = opt(f)
     return f
@@ -35,11 +55,12 @@ def quoting_option(f):
 
 
 def read_options(text_column=None, title_column=None, label_column=None, no_header=False, delimiter=None,
-                 label_names=None, quoting=None) -> dict:
+                 label_names=None, quoting=None, encoding=None) -> dict:
     """The reader's keyword options (``read_labelled``, ``open_table``) from the command line's values;
     options not given are left out."""
     opts = {"text_column": text_column, "title_column": title_column, "label_column": label_column,
-            "header": False if no_header else None, "delimiter": delimiter, "quoting": quoting}
+            "header": False if no_header else None, "delimiter": delimiter, "quoting": quoting,
+            "encoding": encoding}
     if label_names:
         opts["label_names"] = tuple(n.strip() for n in label_names.split(","))
     return {k: v for k, v in opts.items() if v is not None}

@@ -159,12 +159,12 @@ def open_table(path, *, header: bool | None = None, text_column: str | int | Non
                need_label: bool = False, delimiter: str | None = None, quoting: str | None = None,
                strict: bool = True, warn: Callable[[str], None] | None = None,
                on_bytes: Callable[[int], None] | None = None, opener: Callable | None = None,
-               hint: str | None = None) -> Table | None:
+               hint: str | None = None, encoding: str | None = None) -> Table | None:
     """Open a CSV/TSV file ('-' = stdin) as a table, its columns resolved from its first record;
     None for a file without records (empty, or blank lines only)."""
     src = source_name(path)
     recs = records(path, delimiter=delimiter_for(path, delimiter), quoting=quoting_for(path, quoting), strict=strict,
-                   warn=warn, on_bytes=on_bytes, opener=opener, hint=hint)
+                   warn=warn, on_bytes=on_bytes, opener=opener, hint=hint, encoding=encoding)
     first = next(recs, None)
     if first is None:
         return None

@@ -48,12 +48,14 @@ def read_labelled(
     delimiter: str | None = None,
     quoting: str | None = None,
     label_names: Sequence[str] | None = None,
+    encoding: str | None = None,
 ) -> Dataset:
     """Read a labelled file. With ``labelset`` (a model's classes) labels are mapped onto it and an
     unknown label is an error; without one the classes are inferred from the file."""
     quotes_are_text = quoting_for(path, quoting) == "none"
     table = open_table(path, header=header, text_column=text_column, title_column=title_column,
-                       label_column=label_column, need_label=True, delimiter=delimiter, quoting=quoting)
+                       label_column=label_column, need_label=True, delimiter=delimiter, quoting=quoting,
+                       encoding=encoding)
     if table is None:
         raise DataError(f"{path}: the file is empty")
     cols = table.columns

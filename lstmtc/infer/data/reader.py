@@ -24,7 +24,6 @@ checked by ``columns.open_table``.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import gzip
 import os
@@ -39,13 +38,11 @@ from itertools import islice
 from typing import BinaryIO
 
 from ..errors import DataError, reading
+from .transcode import utf8_reader
 
 READ_SIZE = 1 << 16
 BIG_BLOCK = 1 << 20  # a block longer than this (a long line) is decoded line by line, without a block-wide copy
 BOM = b"\xef\xbb\xbf"
-# Byte-order marks of the wide encodings, longest first (UTF-32 LE's starts with UTF-16 LE's).
-WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-             (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 _LONE_CR = re.compile(rb"\r(?!\n)")
 CR_WINDOW = 1 << 16  # an input with CRs and no LF in its first 64 KiB ends its lines with CR
 PAUSE = None  # what ``_lines`` yields when a live input has nothing more to give right now
@@ -64,20 +61,23 @@ class Decoder:
     source: str
     strict: bool = True
     warn: Callable[[str], None] | None = None
-    hint: str = "re-encode the input as UTF-8"
+    hint: str = "re-encode the input as UTF-8 or name its encoding with --encoding"
     first_bad_line: int | None = None
+    # The input's encoding where it is not UTF-8 (``transcode.utf8_reader`` re-encodes it on the way in).
+    encoding: str | None = None
 
     def __call__(self, raw: bytes | memoryview, line_no: int, offset: int = 0) -> str:
         try:
             return str(raw, "utf-8")
         except UnicodeDecodeError as e:
+            what = self.encoding or "UTF-8"
             if self.strict:
-                raise DataError(f"{self.source}:{line_no}: not valid UTF-8 ({e.reason} at byte {offset + e.start}); "
-                                f"{self.hint}") from None
+                why = f"{e.reason} at byte {offset + e.start}" if self.encoding is None else "bytes it cannot decode"
+                raise DataError(f"{self.source}:{line_no}: not valid {what} ({why}); {self.hint}") from None
             if self.first_bad_line is None:
                 self.first_bad_line = line_no
                 if self.warn:
-                    self.warn(f"warning: {self.source}:{line_no}: invalid UTF-8 replaced with U+FFFD "
+                    self.warn(f"warning: {self.source}:{line_no}: invalid {what} replaced with U+FFFD "
                               "(first such line; --strict makes this an error)")
             return str(raw, "utf-8", "replace")
 
@@ -153,48 +153,6 @@ def _pending(fd: int) -> bool:
     return bool(ready)
 
 
-def _invalid_wide(error: UnicodeDecodeError) -> tuple[str, int]:
-    """Error handler of the wide decoders: a lone surrogate, which UTF-8 encoding (surrogatepass)
-    turns into bytes the UTF-8 Decoder then reports or replaces on their line."""
-    return "\udcff", error.end
-
-
-codecs.register_error("lstmtc-invalid-wide", _invalid_wide)
-
-
-def _wide_reader(read: Callable[[], bytes]) -> Callable[[], bytes]:
-    """``read`` as UTF-8: an input starting with a UTF-16/UTF-32 byte-order mark is decoded and
-    re-encoded (the mark dropped); any other input passes unchanged. Invalid UTF-16/32 and a
-    truncated last character come out as invalid UTF-8, reported (or replaced) on their line like
-    any other bad byte."""
-    state: dict = {}
-
-    def first() -> bytes:
-        head = read()
-        # Read on only while the start could still be a wide mark (a live input is not held up).
-        while head and len(head) < 4 and any(bom.startswith(head) or head.startswith(bom) for bom, _ in WIDE_BOMS):
-            more = read()
-            if not more:
-                break
-            head += more
-        encoding = next((enc for bom, enc in WIDE_BOMS if head.startswith(bom)), None)
-        if encoding is None:
-            state["read"] = read
-            return head
-        decoder = codecs.getincrementaldecoder(encoding)("lstmtc-invalid-wide")
-        state["read"] = lambda: convert(decoder, read())
-        return convert(decoder, head)
-
-    def convert(decoder, raw: bytes) -> bytes:
-        while True:
-            text = decoder.decode(raw, final=not raw)
-            if text or not raw:
-                return text.encode("utf-8", "surrogatepass")
-            raw = read()
-
-    return lambda: state["read"]() if state else first()
-
-
 def _cr_reader(read: Callable[[], bytes]) -> Callable[[], bytes]:
     """``read`` with every lone CR made LF in an input whose first ``CR_WINDOW`` bytes (or all of it)
     hold a CR and no LF (old Mac line endings); otherwise unchanged, so a CR inside a line of an LF
@@ -232,22 +190,24 @@ def _cr_reader(read: Callable[[], bytes]) -> Callable[[], bytes]:
     return cr_read
 
 
-def _block_reader(source: int | BinaryIO) -> tuple[Callable[[], bytes], Callable[[], bool]]:
+def _block_reader(source: int | BinaryIO,
+                  encoding: str | None = None) -> tuple[Callable[[], bytes], Callable[[], bool]]:
     """(read, pending) for a file descriptor or a binary stream; a stream without a descriptor (an
     in-memory buffer, an embedding host's sys.stdin, a decompressor) is read to the end as it is.
-    ``read`` gives UTF-8 (``_wide_reader``) with LF or CRLF line ends (``_cr_reader``)."""
+    ``read`` gives UTF-8 (``transcode.utf8_reader``) with LF or CRLF line ends (``_cr_reader``)."""
     if isinstance(source, int):
         read, pending = (lambda: os.read(source, READ_SIZE)), (lambda: _pending(source))
     else:
         read1 = getattr(source, "read1", None) or source.read
         read, pending = (lambda: read1(READ_SIZE)), (lambda: True)
-    return _cr_reader(_wide_reader(read)), pending
+    return _cr_reader(utf8_reader(read, encoding)), pending
 
 
-def _blocks(source: int | BinaryIO, on_bytes: Callable[[int], None] | None, wait_for_more: bool) -> Iterator[bytes]:
+def _blocks(source: int | BinaryIO, on_bytes: Callable[[int], None] | None, wait_for_more: bool,
+            encoding: str | None = None) -> Iterator[bytes]:
     """The input in blocks of whole physical lines (the last block may end without a line end) as it
     arrives. An empty block: a live input (``wait_for_more``) has nothing more to give right now."""
-    read, pending = _block_reader(source)
+    read, pending = _block_reader(source, encoding)
     # An unfinished line grows in place (one copy of a long line, never its pieces and their join);
     # a finished one is handed on as it is, bytes or bytearray.
     unfinished = bytearray()
@@ -283,7 +243,7 @@ def _lines(source: int | BinaryIO, decode: Decoder, keep_ends: bool, on_bytes=No
     line by line from the block's bytes, so the decoder names the line and a long line exists once
     as bytes and once as text, never a third time."""
     line_no = offset = 0
-    for block in _blocks(source, on_bytes, wait_for_more):
+    for block in _blocks(source, on_bytes, wait_for_more, decode.encoding):
         if not block:
             yield PAUSE
             continue
@@ -344,11 +304,11 @@ def line_batches(source: int | BinaryIO, batch_size: int, decode: Decoder,
         yield batch
 
 
-def read_line(path, number: int | None = None) -> str:
+def read_line(path, number: int | None = None, encoding: str | None = None) -> str:
     """Line ``number`` (1-based) of a text input ('-' = stdin), unterminated; None: its only line."""
     n = 0
     with line_source(path) as (source, name, _, _):
-        lines = _lines(source, Decoder(name), keep_ends=False)
+        lines = _lines(source, Decoder(name, encoding=encoding), keep_ends=False)
         if number is None:
             first = list(islice(lines, 2))
             if len(first) > 1:
@@ -381,12 +341,13 @@ def _malformed(src: str, start: int, line: int, error: csv.Error) -> str:
 
 def records(path, *, delimiter: str = ",", quoting: str = "csv", strict: bool = True,
             warn: Callable[[str], None] | None = None, on_bytes: Callable[[int], None] | None = None,
-            opener: Callable | None = None, hint: str | None = None) -> Iterator[tuple[int, list[str]]]:
+            opener: Callable | None = None, hint: str | None = None,
+            encoding: str | None = None) -> Iterator[tuple[int, list[str]]]:
     """(line, fields) of every record of a CSV/TSV file ('-' = stdin), blank lines left out; the line
-    is the physical line where the record starts. ``strict``: invalid UTF-8 is an error, else
-    replaced (reported once through ``warn``). Malformed quoting is an error (module docstring)."""
+    is the physical line where the record starts. ``strict``: invalid UTF-8 (or ``encoding``) is an
+    error, else replaced (reported once through ``warn``). Malformed quoting is an error."""
     src = source_name(path)
-    decode = Decoder(src, strict, warn, **({"hint": hint} if hint else {}))
+    decode = Decoder(src, strict, warn, **({"hint": hint} if hint else {}), encoding=encoding)
     mode = csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL
     with open_input(path, opener=opener) as source:
         reader = csv.reader(_lines(source, decode, True, on_bytes), delimiter=delimiter, quoting=mode, strict=True)

@@ -35,10 +35,12 @@ def _is_number(column) -> bool:
     return isinstance(column, int) or (isinstance(column, str) and column.isdigit())
 
 
-def first_row(path, delimiter: str | None = None, quoting: str | None = None) -> list[str] | None:
+def first_row(path, delimiter: str | None = None, quoting: str | None = None,
+              encoding: str | None = None) -> list[str] | None:
     """The first record of a CSV/TSV file, read by the one reader; None where it cannot be read (the
     full read that follows reports why, with its own message)."""
-    rows = records(path, delimiter=delimiter_for(path, delimiter), quoting=quoting_for(path, quoting))
+    rows = records(path, delimiter=delimiter_for(path, delimiter), quoting=quoting_for(path, quoting),
+                   encoding=encoding)
     try:
         first = next(rows, None)
     except LstmtcError:
@@ -61,7 +63,7 @@ def with_model_columns(path: str | os.PathLike, options: dict, columns: dict | N
     missing = [r for r in ROLES if columns.get(r) is not None and options.get(f"{r}_column") is None]
     if not missing:
         return options, {}
-    row = first_row(path, options.get("delimiter"), options.get("quoting"))
+    row = first_row(path, options.get("delimiter"), options.get("quoting"), options.get("encoding"))
     if row is None:
         return options, {}
     out, taken = dict(options), {}

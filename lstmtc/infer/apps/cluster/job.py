@@ -119,7 +119,7 @@ def cluster_client(scheduler: str | None = None, workers: int | None = None):
 def score_files(pattern: str, out: str | os.PathLike, bundle: str | os.PathLike | None = None, *,
                 text_column: str | int | None = None, title_column: str | int | None = None,
                 header: bool | None = None, delimiter: str | None = None, quoting: str | None = None,
-                prob: bool = False,
+                encoding: str | None = None, prob: bool = False,
                 precision: str | None = None, threads: int | None = 1, batch_size: int = DEFAULT_BATCH,
                 strict: bool = False, fmt: str = "csv", scheduler: str | None = None, workers: int | None = None,
                 output_prefix: str = "",
@@ -139,7 +139,7 @@ def score_files(pattern: str, out: str | os.PathLike, bundle: str | os.PathLike 
     ref, files = bundle_ref(bundle, precision, threads, ship, storage_options)
     extra = prediction_columns(ref.labels, 1, prob, output_prefix)
     table = read_table(pattern, text_column, title_column, header, delimiter, strict, storage_options,
-                       reserved=extra, quoting=quoting)
+                       reserved=extra, quoting=quoting, encoding=encoding)
     check_columns(table.header, ref.labels, 1, prob, table.paths[0], output_prefix)
     if fmt == "parquet" and table.header is not None and table.names != table.header:
         raise DataError(f"{table.paths[0]}: Parquet needs unique, non-empty column names and the header has "

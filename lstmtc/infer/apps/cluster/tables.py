@@ -39,6 +39,7 @@ class CsvTable:
     strict: bool = False
     storage_options: dict = field(default_factory=dict)
     quoting: str = "csv"
+    encoding: str | None = None
 
 
 def expand(pattern: str, storage_options: dict | None = None) -> list[str]:
@@ -77,8 +78,8 @@ def opener(storage_options: dict) -> Callable:
 
 def read_table(pattern: str, text_column: str | int | None = None, title_column: str | int | None = None,
                header: bool | None = None, delimiter: str | None = None, strict: bool = False,
-               storage_options: dict | None = None, reserved: Sequence[str] = (), quoting: str | None = None
-               ) -> CsvTable:
+               storage_options: dict | None = None, reserved: Sequence[str] = (), quoting: str | None = None,
+               encoding: str | None = None) -> CsvTable:
     """Find the files and resolve the columns from the first record of the first non-empty file,
     with the single-machine rules. Column names are the header's when they are unique, non-empty
     and not in ``reserved``, else the 1-based column numbers as strings ("1", "2", ...)."""
@@ -87,7 +88,7 @@ def read_table(pattern: str, text_column: str | int | None = None, title_column:
     delim, quoting = delimiter_for(paths[0], delimiter), quoting_for(paths[0], quoting)
     for p in paths:
         table = open_table(p, header=header, text_column=text_column, title_column=title_column, delimiter=delim,
-                           quoting=quoting, strict=strict, opener=opener(so), hint=REPLACE_HINT)
+                           quoting=quoting, strict=strict, opener=opener(so), hint=REPLACE_HINT, encoding=encoding)
         if table is not None:
             table.rows.close()
             break
@@ -99,7 +100,7 @@ def read_table(pattern: str, text_column: str | int | None = None, title_column:
     if row is not None and len(set(row)) == width and all(row) and not set(row) & set(reserved):
         names = list(row)
     return CsvTable(paths, names, table.header, names[cols.text], None if cols.title is None else names[cols.title],
-                    delim, strict, so, quoting)
+                    delim, strict, so, quoting, encoding)
 
 
 def _warn_remote(run_id: str) -> Callable[[str], None]:
@@ -118,7 +119,8 @@ def _read_partition(path: str, table: CsvTable, run_id: str):
     import pandas as pd
 
     rows = records(path, delimiter=table.delimiter, quoting=table.quoting, strict=table.strict,
-                   warn=_warn_remote(run_id), opener=opener(table.storage_options), hint=REPLACE_HINT)
+                   warn=_warn_remote(run_id), opener=opener(table.storage_options), hint=REPLACE_HINT,
+                   encoding=table.encoding)
     if table.header is not None:
         got = next(rows, None)
         if got is not None and got[1] != table.header:
