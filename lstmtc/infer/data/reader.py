@@ -47,7 +47,7 @@ _LONE_CR = re.compile(rb"\r(?!\n)")
 CR_WINDOW = 1 << 16  # an input with CRs and no LF in its first 64 KiB ends its lines with CR
 PAUSE = None  # what ``_lines`` yields when a live input has nothing more to give right now
 # How to get past invalid UTF-8 where replacing it is the default (lstmtc-classify, the Dask engine).
-REPLACE_HINT = "re-encode the input or drop --strict to replace bad bytes"
+REPLACE_HINT = "name its encoding with --encoding, re-encode it, or drop --strict to replace bad bytes"
 
 csv.field_size_limit(2**31 - 1)  # a 10 MB text is one field; the default limit is 128 kB
 
