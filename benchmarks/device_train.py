@@ -56,7 +56,7 @@ def run(name: str, preset: int | None, train_path: Path, test_path: Path | None,
                     log=lambda s: print(f"  {name}: {s}", flush=True))
     wall = time.perf_counter() - t0
     history = payload["history"]
-    best = max(history, key=lambda h: runrecord.score(h, cfg.select, cfg.tie_break))  # best.pt's epoch
+    best = runrecord.best_entry(history, cfg.select, cfg.tie_break)
     test = evaluate_model(out / "best.pt", test_path) if test_path else None
     return {"run": name, "preset": preset, "device": str(payload["train_config"]["device"]),
             "precision": payload["train_config"]["precision"], "batch_size": payload["train_config"]["batch_size"],

@@ -130,3 +130,11 @@ def test_explain_reads_a_file_in_its_encoding(tiny_bundle, tmp_path):
     assert json.loads(r.output)["text"] == "Shares of the merger « profit »"
     r = CliRunner().invoke(explain_main, ["-m", str(tiny_bundle), "some text", "--encoding", "cp1252"])
     assert r.exit_code == 1 and "TEXT is already text" in r.output
+
+
+def test_decoder_names_the_codec_once():
+    # Checked and canonicalised where the Decoder is made: UTF-8 under any spelling is the reader's own.
+    assert Decoder("x", encoding="UTF8").encoding is None
+    assert Decoder("x", encoding="Latin1").encoding == "iso8859-1"
+    with pytest.raises(DataError, match="unknown encoding 'nope'"):
+        Decoder("x", encoding="nope")

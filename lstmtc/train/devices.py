@@ -22,8 +22,8 @@ def resolve_device(name: str) -> torch.device:
         raise TrainError(f"--device {name}: not a device name; use cpu, cuda, cuda:N, mps, xpu or auto") from None
     if device.type == "meta":
         raise TrainError("--device meta holds no data to train on; use cpu, cuda, cuda:N, mps, xpu or auto")
-    if not _allocates(device):
-        raise TrainError(f"--device {name}: not available here ({_why_not(device)}); use --device cpu or auto")
+    if (why := _why_not(device)) is not None:
+        raise TrainError(f"--device {name}: not available here ({why}); use --device cpu or auto")
     return device
 
 

@@ -314,7 +314,7 @@ def train(
         if stopped_early(history, cfg):
             log(f"stopping early: no better validation {cfg.select} for {cfg.patience} epochs")
             break
-    final = max(history, key=lambda h: runrecord.score(h, cfg.select, cfg.tie_break))
+    final = runrecord.best_entry(history, cfg.select, cfg.tie_break)
     log(f"best epoch {final['epoch']}: valid acc {final['valid_acc'] * 100:.2f}%, macro-F1 "
         f"{final.get('valid_macro_f1', float('nan')):.4f} -> {out / BEST}")
     if "valid_recall" in final:

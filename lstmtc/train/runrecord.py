@@ -54,7 +54,7 @@ def plot_curves(history: list[dict], path: Path, select: str, tie_break: str = "
     right.plot(epochs, [h["valid_acc"] for h in history], marker="o", label="validation accuracy")
     if all("valid_macro_f1" in h for h in history):
         right.plot(epochs, [h["valid_macro_f1"] for h in history], marker="o", label="validation macro-F1")
-    best = max(history, key=lambda h: score(h, select, tie_break))
+    best = best_entry(history, select, tie_break)
     right.axvline(best["epoch"], color="grey", linestyle=":", label=f"best ({select}): epoch {best['epoch']}")
     right.set_xlabel("epoch")
     right.legend()
@@ -64,6 +64,11 @@ def plot_curves(history: list[dict], path: Path, select: str, tie_break: str = "
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
+
+
+def best_entry(history: list[dict], select: str, tie_break: str = "first") -> dict:
+    """The history entry best.pt holds: the highest ``score`` (the first of equals)."""
+    return max(history, key=lambda h: score(h, select, tie_break))
 
 
 def score(entry: dict, select: str, tie_break: str = "first") -> tuple:

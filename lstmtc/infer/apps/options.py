@@ -16,16 +16,16 @@ def model_option(f):
 
 
 def _encoding(ctx, param, value):
+    """The codec's name (None for UTF-8, the reader's own), or a usage error before anything runs."""
     if value is None:
         return None
     from ..data.transcode import check_encoding
     from ..errors import DataError
 
     try:
-        check_encoding(value)
+        return check_encoding(value)
     except DataError as e:
         raise click.BadParameter(str(e)) from None
-    return value
 
 
 encoding_option = click.option(

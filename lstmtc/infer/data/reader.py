@@ -38,7 +38,7 @@ from itertools import islice
 from typing import BinaryIO
 
 from ..errors import DataError, reading
-from .transcode import utf8_reader
+from .transcode import check_encoding, utf8_reader
 
 READ_SIZE = 1 << 16
 BIG_BLOCK = 1 << 20  # a block longer than this (a long line) is decoded line by line, without a block-wide copy
@@ -63,8 +63,13 @@ class Decoder:
     warn: Callable[[str], None] | None = None
     hint: str = "re-encode the input as UTF-8 or name its encoding with --encoding"
     first_bad_line: int | None = None
-    # The input's encoding where it is not UTF-8 (``transcode.utf8_reader`` re-encodes it on the way in).
+    # The input's encoding where it is not UTF-8 (``transcode.utf8_reader`` re-encodes it on the way in):
+    # any name Python knows, kept as its codec's name; UTF-8 under any spelling becomes None.
     encoding: str | None = None
+
+    def __post_init__(self):
+        if self.encoding is not None:
+            self.encoding = check_encoding(self.encoding)
 
     def __call__(self, raw: bytes | memoryview, line_no: int, offset: int = 0) -> str:
         try:

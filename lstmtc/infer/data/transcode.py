@@ -40,14 +40,19 @@ codecs.register_error("lstmtc-invalid-wide", _invalid)
 
 
 def utf8_reader(read: Callable[[], bytes], encoding: str | None = None) -> Callable[[], bytes]:
-    """``read`` as UTF-8: decoded from ``encoding`` (a name ``check_encoding`` passed) and re-encoded;
-    without one, an input starting with a UTF-16/UTF-32 byte-order mark is decoded as such (the mark
-    dropped) and any other input passes unchanged. Invalid input and a truncated last character come
-    out as invalid UTF-8."""
+    """``read`` as UTF-8: decoded from ``encoding`` (a codec name as ``check_encoding`` returns it) and
+    re-encoded; without one, an input starting with a UTF-16/UTF-32 byte-order mark is decoded as such
+    (the mark dropped) and any other input passes unchanged. Invalid input and a truncated last
+    character come out as invalid UTF-8."""
     state: dict = {}
-    if encoding is not None and (encoding := check_encoding(encoding)) is not None:
-        decoder = codecs.getincrementaldecoder(encoding)("lstmtc-invalid-wide")
+
+    def transcode(codec: str):
+        decoder = codecs.getincrementaldecoder(codec)("lstmtc-invalid-wide")
         state["read"] = lambda: convert(decoder, read())
+        return decoder
+
+    if encoding is not None:
+        transcode(encoding)
 
     def first() -> bytes:
         head = read()
@@ -61,9 +66,7 @@ def utf8_reader(read: Callable[[], bytes], encoding: str | None = None) -> Calla
         if wide is None:
             state["read"] = read
             return head
-        decoder = codecs.getincrementaldecoder(wide)("lstmtc-invalid-wide")
-        state["read"] = lambda: convert(decoder, read())
-        return convert(decoder, head)
+        return convert(transcode(wide), head)
 
     def convert(decoder, raw: bytes) -> bytes:
         while True:
