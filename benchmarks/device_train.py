@@ -9,6 +9,9 @@ Prints seconds per epoch, the best validation epoch and test accuracy, and write
 ``--epochs`` caps both runs (a smoke run on the CPU: ``--device cpu --epochs 1 --limit 2000``);
 without it each run keeps its own cap (preset: 10, recipe: 20 with early stopping).
 ``--limit N`` trains on the first N rows of a shuffled copy of the pool (smoke runs only).
+``--bf16`` adds a third run last: the recipe with ``--precision bf16`` (mixed precision).
+The recipe runs first and the JSON is rewritten after every run, so a lease that ends mid-way
+still returns what finished.
 
 On a lent GPU machine (no network there; ``../shared`` does not travel) copy the two AG News files
 into an ignored folder of the checkout, carry it, and run from the repo root with the machine's
@@ -47,8 +50,9 @@ def limited_copy(path: Path, n: int, folder: Path) -> Path:
 
 
 def run(name: str, preset: int | None, train_path: Path, test_path: Path | None, device: str,
-        epochs: int | None, folder: Path) -> dict:
+        epochs: int | None, folder: Path, precision: str = "fp32") -> dict:
     options = {"epochs": epochs} if epochs else {}
+    options["precision"] = precision
     cfg, model_args = resolve_settings(preset, options, device)
     out = folder / name
     t0 = time.perf_counter()
@@ -73,23 +77,31 @@ def main(argv=None) -> dict:
     ap.add_argument("--preset", type=int, default=2, help="the reference preset to run beside the recipe")
     ap.add_argument("--epochs", type=int, help="cap both runs at this many epochs")
     ap.add_argument("--limit", type=int, help="train on this many rows of the pool (smoke runs)")
-    ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--bf16", action="store_true", help="add a run of the recipe in bf16 mixed precision")
+    ap.add_argument("--json", help="write the results here (rewritten after every run)")
     a = ap.parse_args(argv)
     test = Path(a.test) if a.test else None
     results = []
+    device_name = torch.cuda.get_device_name() if torch.cuda.is_available() else None
+    plan = [("recipe", None, "fp32"), (f"preset{a.preset}", a.preset, "fp32")]
+    if a.bf16:
+        plan.append(("recipe-bf16", None, "bf16"))
+    print(f"torch {torch.__version__}, device {a.device} ({device_name or 'no CUDA device'})", flush=True)
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d)
         train_path = limited_copy(Path(a.train), a.limit, folder) if a.limit else Path(a.train)
-        for name, preset in ((f"preset{a.preset}", a.preset), ("recipe", None)):
-            results.append(run(name, preset, train_path, test, a.device, a.epochs, folder))
+        for name, preset, precision in plan:
+            results.append(run(name, preset, train_path, test, a.device, a.epochs, folder, precision))
+            if a.json:
+                write_json(Path(a.json), "device_train", {"device_name": device_name, "torch": torch.__version__,
+                                                          "args": vars(a), "runs": results})
     rows = [[r["run"], r["device"], r["precision"], str(r["batch_size"]), str(r["epochs_run"]),
              f"{min(r['epoch_seconds']):.1f} / {sorted(r['epoch_seconds'])[len(r['epoch_seconds']) // 2]:.1f}",
              f"{r['wall_seconds']:.0f}", str(r["best_epoch"]), f"{r['best_valid_acc'] * 100:.2f}",
              f"{r['test_accuracy'] * 100:.2f}" if r["test_accuracy"] is not None else "-"] for r in results]
     print_table(f"lstmtc-train on {a.device}: AG News pool", ["run", "device", "precision", "batch", "epochs",
                 "epoch s (min / median)", "wall s", "best epoch", "valid acc %", "test acc %"], rows)
-    result = {"device_name": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-              "args": vars(a), "runs": results}
+    result = {"device_name": device_name, "torch": torch.__version__, "args": vars(a), "runs": results}
     if a.json:
         print(f"wrote {write_json(Path(a.json), 'device_train', result)}")
     return result

@@ -20,10 +20,11 @@ DATA = REPO.parent / "shared" / "data" / "ag_news"
 @pytest.mark.skipif(not (DATA / "train_pool.csv").is_file(), reason=f"needs {DATA} (CI always has it)")
 def test_smoke_run_on_the_cpu(tmp_path, capsys):
     out = tmp_path / "device_train.json"
-    bench.main(["--device", "cpu", "--epochs", "1", "--limit", "600", "--json", str(out)])
+    bench.main(["--device", "cpu", "--epochs", "1", "--limit", "600", "--bf16", "--json", str(out)])
     data = json.loads(out.read_text())
-    assert [r["run"] for r in data["runs"]] == ["preset2", "recipe"]
-    preset, recipe = data["runs"]
+    assert [r["run"] for r in data["runs"]] == ["recipe", "preset2", "recipe-bf16"]
+    recipe, preset, bf16 = data["runs"]
+    assert (recipe["precision"], preset["precision"], bf16["precision"]) == ("fp32", "fp32", "bf16")
     assert preset["batch_size"] == 1024 and recipe["batch_size"] == 16  # the preset's and the recipe's own
     for r in data["runs"]:
         assert r["device"] == "cpu" and r["epochs_run"] == 1 and len(r["epoch_seconds"]) == 1
