@@ -66,7 +66,8 @@ def _both(recipe, reference) -> str:
 
 @click.command(context_settings=CONTEXT)
 @click.option("--train", "train_path", type=click.Path(dir_okay=False),
-              help="Labelled training CSV/TSV. With --resume: default the run's own file.")
+              help="Labelled training data: CSV/TSV, JSON Lines ({\"text\": ..., \"label\": ...} per line) or "
+                   "fastText (__label__CLASS text per line); .gz too. With --resume: default the run's own file.")
 @click.option("--valid", "valid_path", type=click.Path(dir_okay=False),
               help="Validation file. Default: hold out --valid-fraction of --train (seeded).")
 @click.option("--test", "test_path", type=click.Path(dir_okay=False),
@@ -154,11 +155,13 @@ def _both(recipe, reference) -> str:
 @click.option("--threads", type=click.IntRange(1), help="torch intra-op threads (default: torch's choice).")
 @click.version_option(__version__, prog_name="lstmtc-train")
 def main(train_path, valid_path, test_path, out_dir, resume_dir, preset, threads, device, **options):
-    """Train an LSTM text classifier on a labelled CSV/TSV.
+    """Train an LSTM text classifier on labelled CSV/TSV, JSON Lines or fastText data.
 
     \b
     Examples:
       lstmtc-train --train spam.tsv --text-column text --label-column label --out runs/spam
+      lstmtc-train --train reviews.jsonl --text-column review --label-column stars --out runs/reviews
+      lstmtc-train --train cooking.train.txt --out runs/cooking   # fastText's __label__ format
       lstmtc-train --train intents.csv --embeddings glove-6b-50d --out runs/intents
       lstmtc-train --train ../shared/data/ag_news/train_pool.csv --preset 2 --out runs/p2
       lstmtc-train --resume runs/spam

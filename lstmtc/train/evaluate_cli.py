@@ -19,7 +19,8 @@ from lstmtc.infer.files import protected_inputs
 @quoting_option
 @click.version_option(__version__, prog_name="lstmtc-evaluate")
 def main(model, data, out_dir, text_column, title_column, label_column, no_header, delimiter, encoding, quoting):
-    """Evaluate MODEL (a checkpoint, run directory or exported bundle) on labelled DATA.
+    """Evaluate MODEL (a checkpoint, run directory or exported bundle) on labelled DATA (CSV/TSV,
+    JSON Lines or fastText's __label__ format).
 
     Prints N, accuracy, per-class precision/recall/F1 and the confusion matrix (beyond 12 classes:
     the most-confused pairs; --out keeps the whole matrix in metrics.json): the report of

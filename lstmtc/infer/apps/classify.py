@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 
 from ..data.columns import delimiter_for, open_table, quoting_for
+from ..data.formats import refuse_as_lines
 from ..data.reader import REPLACE_HINT, Decoder, line_batches, line_source
 from ..data.writers import LineFormatter, TableWriter, check_columns
 from ..scoring.metrics import report
@@ -35,6 +36,8 @@ def classify_lines(scorer: Scorer, sources: Sequence[str], formatter: LineFormat
     """One output line per input line of each source ('-' = stdin), in order; a blank line gets an
     empty answer. Live input (stdin, a pipe) is answered as it arrives; every window of
     ``scorer.window`` lines (or what arrived before a pause) is flushed."""
+    for src in sources:
+        refuse_as_lines(src)
     for src in sources:
         with line_source(src) as (source, name, size, live), progress(src, size) as on_bytes:
             decode = Decoder(name, strict, warn, REPLACE_HINT, encoding=encoding)

@@ -107,7 +107,8 @@ def _progress_for(quiet: bool):
               help="Write here (atomically: a temporary file renamed when complete) instead of stdout. "
                    "With --engine dask: a directory, one part file per input file plus _SUCCESS.")
 @click.option("--eval", "eval_path", type=click.Path(dir_okay=False),
-              help="Labelled file: print N, accuracy, per-class precision/recall/F1 and the confusion matrix "
+              help="Labelled file (CSV/TSV, JSON Lines or fastText's __label__ format): print N, accuracy, "
+                   "per-class precision/recall/F1 and the confusion matrix "
                    "(beyond 12 classes the most-confused pairs). Columns not named take the model's training "
                    "columns where the file has them.")
 @click.option("--batch-size", type=click.IntRange(1), default=DEFAULT_BATCH, show_default=True,

@@ -35,11 +35,13 @@ encoding_option = click.option(
 
 
 def data_options(f):
-    """Options that say how to read a labelled CSV/TSV (the verbs that train, evaluate or export)."""
+    """Options that say how to read labelled data (the verbs that train, evaluate or export): CSV/TSV,
+    JSON Lines (columns are keys) or fastText's format (columns ``label`` and ``text``)."""
     for opt in reversed([
-        click.option("--text-column", help="Column with the text (name, or 1-based number with --no-header)."),
+        click.option("--text-column", help="Column (or JSON key) with the text: a name, or a 1-based number with "
+                                            "--no-header."),
         click.option("--title-column", help="Optional column joined in front of the text, as AG News's title."),
-        click.option("--label-column", help="Column with the label (name or 1-based number)."),
+        click.option("--label-column", help="Column (or JSON key) with the label (name or 1-based number)."),
         click.option("--no-header", is_flag=True, help="The file has no header row (default: detected)."),
         click.option("--delimiter", help="Field delimiter (default: tab for .tsv, comma otherwise)."),
         encoding_option,

@@ -14,6 +14,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..errors import DataError
+from . import formats as file_formats
 from .reader import records, source_name
 
 LABEL_NAMES = ("label", "class", "class_index", "category", "target")
@@ -142,13 +143,16 @@ def rectangular(rows: Iterator[tuple[int, list[str]]], width: int, src: str,
 @dataclass
 class Table:
     """A CSV/TSV file opened as a table: ``rows`` yields (line, fields) of each data record (the first
-    record too when there is no header), every one as wide as the first record."""
+    record too when there is no header), every one as wide as the first record. A JSON Lines or
+    fastText file (``formats``) is a table too: its header is the first object's keys (``label``,
+    ``text`` for fastText), and its rows hold text in the columns that are read."""
 
     path: str
     header: list[str] | None
     columns: Columns
     first_line: int
     rows: Generator[tuple[int, list[str]], None, None]
+    format: str = file_formats.CSV
 
     def text(self, row: Sequence[str]) -> str:
         return join_text(row, self.columns)
@@ -159,16 +163,29 @@ def open_table(path, *, header: bool | None = None, text_column: str | int | Non
                need_label: bool = False, delimiter: str | None = None, quoting: str | None = None,
                strict: bool = True, warn: Callable[[str], None] | None = None,
                on_bytes: Callable[[int], None] | None = None, opener: Callable | None = None,
-               hint: str | None = None, encoding: str | None = None) -> Table | None:
+               hint: str | None = None, encoding: str | None = None,
+               formats: Sequence[str] = (file_formats.CSV,)) -> Table | None:
     """Open a CSV/TSV file ('-' = stdin) as a table, its columns resolved from its first record;
-    None for a file without records (empty, or blank lines only)."""
+    None for a file without records (empty, or blank lines only). ``formats``: the formats read
+    (``data.formats``); a file of another is an error. A delimiter or quoting given means CSV/TSV."""
     src = source_name(path)
+    found: dict = {}
     recs = records(path, delimiter=delimiter_for(path, delimiter), quoting=quoting_for(path, quoting), strict=strict,
-                   warn=warn, on_bytes=on_bytes, opener=opener, hint=hint, encoding=encoding)
+                   warn=warn, on_bytes=on_bytes, opener=opener, hint=hint, encoding=encoding,
+                   formats=None if delimiter or quoting else formats, found=found)
     first = next(recs, None)
     if first is None:
         return None
     line, row = first
+    fmt = found.get("format", file_formats.CSV)
+    if fmt != file_formats.CSV:
+        if header is False:
+            raise DataError(f"{src}: --no-header is for CSV/TSV; this {fmt} file names its columns "
+                            f"({', '.join(map(str, row))})")
+        cols, _ = resolve_columns(row, src, True, text_column, title_column, label_column, need_label)
+        used = {role: (i, row[i]) for role, i in (("label", cols.label), ("text", cols.text), ("title", cols.title))
+                if i is not None}
+        return Table(src, row, cols, line, file_formats.cells(recs, used, src), fmt)
     cols, has_header = resolve_columns(row, src, header, text_column, title_column, label_column, need_label)
     rows = rectangular(recs, len(row), src, "the header" if has_header else "the first row")
     if has_header:

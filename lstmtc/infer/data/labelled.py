@@ -1,12 +1,14 @@
 """Labelled text data, for training and evaluation: AG News's original CSV, its header variants,
-and any CSV/TSV.
+any CSV/TSV, JSON Lines and fastText's format.
 
 Formats read without options:
 - AG News original: no header, every row ``"class","title","description"``;
 - a header row naming a label column (label, class, class_index, category, target) and a text
   column (text, description, content, body, sentence), with an optional ``title`` column that is
   joined in front of the text as torchtext did (``title + " " + description``);
-- no header and two columns: ``label,text``.
+- no header and two columns: ``label,text``;
+- JSON Lines whose objects have such keys (``{"text": ..., "label": ...}``), and fastText's
+  ``__label__CLASS text`` lines (``data.formats``).
 Anything else is described with column names or 1-based column numbers. The file is read by the
 one reader (``reader.records``, ``columns.open_table``): strict UTF-8, strict quoting, every row as
 wide as the first.
@@ -19,8 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..errors import DataError
-from ..labels import LabelSet, normalize
+from ..labels import AG_NEWS_NAMES, LabelSet, normalize
 from .columns import open_table, quoting_for
+from .formats import FORMATS
 
 
 @dataclass
@@ -55,7 +58,7 @@ def read_labelled(
     quotes_are_text = quoting_for(path, quoting) == "none"
     table = open_table(path, header=header, text_column=text_column, title_column=title_column,
                        label_column=label_column, need_label=True, delimiter=delimiter, quoting=quoting,
-                       encoding=encoding)
+                       encoding=encoding, formats=FORMATS)
     if table is None:
         raise DataError(f"{path}: the file is empty")
     cols = table.columns
@@ -93,6 +96,10 @@ def read_labelled(
             labelset = LabelSet.infer(raw, label_names)
         except ValueError as e:
             raise DataError(f"{path}: {e}") from None
+        if label_names is None and labelset.names == AG_NEWS_NAMES:
+            # The reference task's convention; on other data with labels 1..4 these names would be wrong.
+            notes.append(f"{path}: labels 1..4 are named as AG News's classes ({', '.join(AG_NEWS_NAMES)}); "
+                         "for other data name them with --label-names (--label-names 1,2,3,4 keeps the numbers)")
     index = labelset.index_map()
     labels = []
     for value, line in zip(raw, lines):

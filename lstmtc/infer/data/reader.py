@@ -31,13 +31,14 @@ import re
 import select
 import stat
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from typing import BinaryIO
 
 from ..errors import DataError, reading
+from . import formats as file_formats
 from .transcode import check_encoding, utf8_reader
 
 READ_SIZE = 1 << 16
@@ -346,16 +347,26 @@ def _malformed(src: str, start: int, line: int, error: csv.Error) -> str:
 
 def records(path, *, delimiter: str = ",", quoting: str = "csv", strict: bool = True,
             warn: Callable[[str], None] | None = None, on_bytes: Callable[[int], None] | None = None,
-            opener: Callable | None = None, hint: str | None = None,
-            encoding: str | None = None) -> Iterator[tuple[int, list[str]]]:
+            opener: Callable | None = None, hint: str | None = None, encoding: str | None = None,
+            formats: Sequence[str] | None = None, found: dict | None = None) -> Iterator[tuple[int, list]]:
     """(line, fields) of every record of a CSV/TSV file ('-' = stdin), blank lines left out; the line
     is the physical line where the record starts. ``strict``: invalid UTF-8 (or ``encoding``) is an
-    error, else replaced (reported once through ``warn``). Malformed quoting is an error."""
+    error, else replaced (reported once through ``warn``). Malformed quoting is an error.
+    ``formats``: sniff the file's format among these (``formats.sniff``) and set ``found["format"]``
+    before the first record; a JSON Lines or fastText file yields its header, then rows of values."""
     src = source_name(path)
     decode = Decoder(src, strict, warn, **({"hint": hint} if hint else {}), encoding=encoding)
     mode = csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL
     with open_input(path, opener=opener) as source:
-        reader = csv.reader(_lines(source, decode, True, on_bytes), delimiter=delimiter, quoting=mode, strict=True)
+        lines = _lines(source, decode, True, on_bytes)
+        if formats:
+            fmt, lines = file_formats.sniff(path, src, lines, formats)
+            if found is not None:
+                found["format"] = fmt
+            if fmt != file_formats.CSV:
+                yield from file_formats.parse(fmt, lines, src)
+                return
+        reader = csv.reader(lines, delimiter=delimiter, quoting=mode, strict=True)
         start = 1
         try:
             for row in reader:

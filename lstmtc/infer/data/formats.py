@@ -1,0 +1,177 @@
+"""Labelled data that is not CSV/TSV, read as tables by the one reader: JSON Lines and fastText's
+training format. The format is sniffed from the name and the first non-blank line:
+
+- JSON Lines (``.jsonl``/``.ndjson``, or a first line that is a JSON object): one object per line,
+  as ``pandas.DataFrame.to_json(orient="records", lines=True)`` and Hugging Face's ``to_json`` write
+  it. The first object's keys are the header, so columns are found as in a CSV with a header
+  (``text``, ``label``, ... or ``--text-column``/``--label-column`` NAME). A number or boolean
+  label is read as its JSON text (``0``, ``true``); a list (multi-label) or an object in a column
+  that is read is an error naming the line; other keys are not looked at.
+- fastText (a first line starting with ``__label__``): ``__label__CLASS text`` per line, read as the
+  columns ``label`` and ``text``. More than one label on a line (multi-label) is an error.
+
+A ``.csv``/``.tsv``/``.tab`` name is always CSV/TSV. Where only CSV/TSV is read (lstmtc-classify
+``--csv``, the Dask engine), a JSON Lines or fastText file is an error that says how to pass its
+texts instead of a confusing column count.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from itertools import chain
+
+from ..errors import DataError
+
+CSV, JSONL, FASTTEXT = "csv", "jsonl", "fasttext"
+FORMATS = (CSV, JSONL, FASTTEXT)
+LABEL_PREFIX = "__label__"
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonlines")
+CSV_SUFFIXES = (".csv", ".tsv", ".tab")
+FASTTEXT_HEADER = ["label", "text"]
+MISSING = object()  # a key the first object has and a later one lacks
+_FASTTEXT_LINE = re.compile(r"[ \t]*((?:__label__\S*[ \t]*)+)(.*)", re.S)
+
+
+def _name(path) -> str:
+    name = str(path).lower()
+    return name[:-3] if name.endswith(".gz") else name
+
+
+def detect(path, first: str | None) -> str:
+    """The format of ``path`` whose first non-blank line is ``first`` (None: no such line)."""
+    name = _name(path)
+    if name.endswith(CSV_SUFFIXES):
+        return CSV
+    if name.endswith(JSONL_SUFFIXES):
+        return JSONL
+    if first is None:
+        return CSV
+    stripped = first.lstrip()
+    if stripped.startswith("{"):
+        try:
+            if isinstance(json.loads(first), dict):
+                return JSONL
+        except ValueError:
+            pass
+    if stripped.startswith(LABEL_PREFIX):
+        return FASTTEXT
+    return CSV
+
+
+def _refuse_json_document(src: str, path, first: str | None) -> None:
+    """A .json file holding one JSON document (an array of objects, or a pretty-printed object)."""
+    if not _name(path).endswith(".json") or first is None:
+        return
+    stripped = first.strip()
+    one_object = stripped.startswith("{")
+    if one_object:
+        try:
+            one_object = not isinstance(json.loads(stripped), dict)
+        except ValueError:
+            pass
+    if stripped.startswith("[") or one_object:
+        raise DataError(f"{src}: a JSON document, not JSON Lines (one object per line); convert it with "
+                        f"jq -c '.[]' {src} > data.jsonl")
+
+
+def sniff(path, src: str, lines: Iterator[str], allowed: Sequence[str]) -> tuple[str, Iterator[str]]:
+    """(format, the same lines, none consumed). A format not in ``allowed`` is an error that names
+    the verbs that read it and how to pass its texts to this one."""
+    head: list[str] = []
+    first = None
+    for line in lines:
+        head.append(line)
+        if line.strip():
+            first = line
+            break
+    _refuse_json_document(src, path, first)
+    fmt = detect(path, first)
+    if fmt not in allowed:
+        what = "a JSON Lines file" if fmt == JSONL else "a fastText file (__label__CLASS text)"
+        texts = (f"jq -r .text {src} | lstmtc-classify" if fmt == JSONL
+                 else f"sed 's/^__label__[^ ]* *//' {src} | lstmtc-classify")
+        raise DataError(f"{src}: {what}, and only CSV/TSV is read here; lstmtc-train, lstmtc-evaluate and "
+                        f"lstmtc-classify --eval read it as labelled data; to classify its texts: {texts}")
+    return fmt, chain(head, lines)
+
+
+def refuse_as_lines(path) -> None:
+    """Line input named ``.jsonl``: each line would be classified as its raw JSON, keys and all."""
+    if _name(path).endswith(JSONL_SUFFIXES):
+        raise DataError(f"{path}: JSON Lines: each line would be classified as raw JSON, keys and all; pass its "
+                        f"texts (jq -r .text {path} | lstmtc-classify), or score it as labelled data with --eval")
+
+
+def parse(fmt: str, lines: Iterator[str], src: str) -> Iterator[tuple[int, list]]:
+    """(line, fields) of a JSON Lines or fastText file, the header first (line of the first record)."""
+    return _jsonl(lines, src) if fmt == JSONL else _fasttext(lines, src)
+
+
+def _jsonl(lines: Iterator[str], src: str) -> Iterator[tuple[int, list]]:
+    keys: list[str] | None = None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as e:
+            reason = getattr(e, "msg", str(e))
+            raise DataError(f"{src}:{number}: not valid JSON ({reason}); each line of a JSON Lines file holds "
+                            "one object") from None
+        if not isinstance(obj, dict):
+            raise DataError(f"{src}:{number}: a JSON {_kind(obj)} where each line should hold an object such as "
+                            '{"text": "...", "label": "..."}')
+        if keys is None:
+            keys = list(obj)
+            yield number, keys
+        yield number, [obj.get(k, MISSING) for k in keys]
+
+
+def _fasttext(lines: Iterator[str], src: str) -> Iterator[tuple[int, list]]:
+    header_sent = False
+    for number, line in enumerate(lines, 1):
+        text = line.rstrip("\r\n")
+        if not text.strip():
+            continue
+        m = _FASTTEXT_LINE.fullmatch(text)
+        if m is None:
+            raise DataError(f"{src}:{number}: no {LABEL_PREFIX} at the start of the line; each line of a fastText "
+                            f"file is {LABEL_PREFIX}CLASS followed by the text")
+        labels = m.group(1).split()
+        if len(labels) > 1:
+            raise DataError(f"{src}:{number}: {len(labels)} labels ({', '.join(labels)}); lstmtc trains one label "
+                            "per text: keep one on each line")
+        if not header_sent:
+            header_sent = True
+            yield number, FASTTEXT_HEADER
+        yield number, [labels[0][len(LABEL_PREFIX):], m.group(2)]
+
+
+def _kind(value) -> str:
+    return {list: "list", dict: "object", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number")
+
+
+def cells(rows: Iterator[tuple[int, list]], used: dict[str, tuple[int, str]],
+          src: str) -> Iterator[tuple[int, list[str]]]:
+    """Rows of JSON values as rows of text: ``used`` maps each role (label, text, title) to its column
+    and key. A column that is read must hold a string, a number, a boolean or null (read as empty);
+    a key missing there is an error. Columns not read become empty strings."""
+    for line, row in rows:
+        out = [""] * len(row)
+        for role, (i, key) in used.items():
+            value = row[i]
+            if value is MISSING:
+                raise DataError(f"{src}:{line}: no key {key!r}, which the first object has and holds the {role}")
+            if isinstance(value, str):
+                out[i] = value
+            elif value is None:
+                out[i] = ""
+            elif isinstance(value, (list, dict)):
+                why = "lstmtc trains one label per text" if role == "label" else f"the {role} must be a string"
+                raise DataError(f"{src}:{line}: {key!r} is a JSON {_kind(value)}; {why}")
+            else:
+                out[i] = json.dumps(value)
+        yield line, out

@@ -1,0 +1,193 @@
+"""JSON Lines and fastText's format as labelled data (data.formats): read by every verb that reads
+labelled data, exactly as the same rows in a CSV; refused with a way out where only CSV/TSV is read."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+from click.testing import CliRunner
+from conftest import make_rows, write_agnews_csv
+
+from lstmtc.infer.apps.classify_cli import main as classify_main
+from lstmtc.infer.data import read_labelled
+from lstmtc.infer.data.formats import CSV, FASTTEXT, JSONL, detect
+from lstmtc.infer.errors import DataError
+from lstmtc.train.evaluate_cli import main as evaluate_main
+
+
+def write_jsonl(path, objects, end="\n"):
+    path.write_text("".join(json.dumps(o) + end for o in objects), encoding="utf-8")
+    return path
+
+
+def test_jsonl_rows_are_read_as_the_same_rows_in_a_csv(tmp_path):
+    rows = make_rows(40, seed=3)
+    csv_path = write_agnews_csv(tmp_path / "d.csv", rows)
+    objects = [{"id": i, "label": int(label), "title": title, "description": body}
+               for i, (label, title, body) in enumerate(rows)]
+    from_csv = read_labelled(csv_path)
+    from_jsonl = read_labelled(write_jsonl(tmp_path / "d.jsonl", objects))
+    assert from_jsonl.texts == from_csv.texts  # title joined in front, as AG News's CSV
+    assert from_jsonl.labels == from_csv.labels and from_jsonl.labelset == from_csv.labelset
+
+
+def test_jsonl_found_by_its_first_line_whatever_the_name_with_bom_crlf_blank_lines_and_gzip(tmp_path):
+    text = '\ufeff{"text": "goal", "label": "sports"}\r\n\r\n{"label": "tech", "text": "chip", "x": [1]}\r\n'
+    plain = tmp_path / "data.txt"
+    plain.write_text(text, encoding="utf-8")
+    packed = tmp_path / "data.jsonl.gz"
+    packed.write_bytes(gzip.compress(text.encode("utf-8")))
+    for path in (plain, packed):
+        ds = read_labelled(path)
+        assert ds.texts == ["goal", "chip"]
+        assert [ds.labelset.names[i] for i in ds.labels] == ["sports", "tech"]
+
+
+def test_jsonl_columns_by_name_and_values_of_every_json_type(tmp_path):
+    path = write_jsonl(tmp_path / "r.jsonl", [{"review": "great", "stars": 5, "ok": True},
+                                              {"review": None, "stars": 1.5, "ok": False}])
+    ds = read_labelled(path, text_column="review", label_column="stars")
+    assert ds.texts == ["great", ""]
+    assert sorted(ds.labelset.values) == ["1.5", "5"]
+    ds = read_labelled(path, text_column="review", label_column="ok")
+    assert [ds.labelset.names[i] for i in ds.labels] == ["true", "false"]
+    with pytest.raises(DataError, match=r"^.*r\.jsonl: no label column 'nope'; the columns are: review, stars, ok$"):
+        read_labelled(path, text_column="review", label_column="nope")
+
+
+@pytest.mark.parametrize("second, message", [
+    ('{"label": "a"}', r"b\.jsonl:2: no key 'text', which the first object has and holds the text$"),
+    ('{"text": "x", "label": ["a", "b"]}', r"b\.jsonl:2: 'label' is a JSON list; lstmtc trains one label per text$"),
+    ('{"text": {"t": 1}, "label": "a"}', r"b\.jsonl:2: 'text' is a JSON object; the text must be a string$"),
+    ('{"text": "x", "label": null}', r"b\.jsonl:2: the label is empty; fill it in or drop the row$"),
+    ('["x", "a"]', r"b\.jsonl:2: a JSON list where each line should hold an object such as \{\"text\""),
+    ('{"text": "x", "label": "a"', r"b\.jsonl:2: not valid JSON \(Expecting ',' delimiter\); each line of a JSON "
+                                   r"Lines file holds one object$"),
+])
+def test_bad_jsonl_lines_are_one_line_errors_naming_the_line(tmp_path, second, message):
+    path = tmp_path / "b.jsonl"
+    path.write_text('{"text": "fine", "label": "a"}\n' + second + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=message):
+        read_labelled(path)
+
+
+def test_a_json_document_is_refused_with_the_conversion(tmp_path):
+    for name, text in (("a.json", '[{"text": "x", "label": "a"}]'), ("b.json", '{\n "text": "x"\n}')):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(DataError, match=rf"{name}: a JSON document, not JSON Lines \(one object per line\); "
+                                            rf"convert it with jq -c '\.\[\]' .*{name} > data\.jsonl$"):
+            read_labelled(path)
+
+
+def test_fasttext_lines(tmp_path):
+    path = tmp_path / "cooking.train"
+    path.write_text("__label__baking  How do I   proof yeast?\n\n__label__sauce Roux too thin\t help\n"
+                    "__label__baking\n", encoding="utf-8")
+    ds = read_labelled(path)
+    assert ds.texts == ["How do I   proof yeast?", "Roux too thin\t help", ""]
+    assert [ds.labelset.names[i] for i in ds.labels] == ["baking", "sauce", "baking"]
+
+
+@pytest.mark.parametrize("line, message", [
+    ("__label__a __label__b two labels", r"f\.txt:2: 2 labels \(__label__a, __label__b\); lstmtc trains one label "
+                                         r"per text: keep one on each line$"),
+    ("no label here", r"f\.txt:2: no __label__ at the start of the line; each line of a fastText file is "
+                      r"__label__CLASS followed by the text$"),
+    ("__label__ text", r"f\.txt:2: the label is empty; fill it in or drop the row$"),
+])
+def test_bad_fasttext_lines(tmp_path, line, message):
+    path = tmp_path / "f.txt"
+    path.write_text("__label__a fine\n" + line + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=message):
+        read_labelled(path)
+
+
+def test_a_csv_name_or_a_delimiter_means_csv(tmp_path):
+    assert detect("x.csv", '{"text": "a"}') == CSV and detect("x.tsv.gz", "__label__a b") == CSV
+    assert detect("x.txt", '{"text": "a"}') == JSONL and detect("x.ndjson", None) == JSONL
+    assert detect("x.txt", "__label__a b") == FASTTEXT and detect("-", "label,text") == CSV
+    assert detect("x.txt", '{"text": "a", broken') == CSV
+    path = tmp_path / "odd.txt"
+    path.write_text("__label__a;first\n__label__b;second\n", encoding="utf-8")
+    ds = read_labelled(path, delimiter=";", header=False, text_column=2, label_column=1)
+    assert ds.texts == ["first", "second"]
+
+
+def test_no_header_does_not_apply_to_jsonl(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", [{"text": "a", "label": "x"}])
+    with pytest.raises(DataError, match=r"d\.jsonl: --no-header is for CSV/TSV; this jsonl file names its columns "
+                                        r"\(text, label\)$"):
+        read_labelled(path, header=False)
+
+
+def test_every_labelled_verb_reads_jsonl_and_fasttext_as_the_csv(tmp_path, tiny_bundle, tiny_run):
+    rows = make_rows(60, seed=7)
+    csv_path = write_agnews_csv(tmp_path / "t.csv", rows)
+    jsonl = write_jsonl(tmp_path / "t.jsonl", [{"label": lab, "text": f"{title} {body}"} for lab, title, body in rows])
+    fasttext = tmp_path / "t.txt"
+    fasttext.write_text("".join(f"__label__{label} {title} {body}\n" for label, title, body in rows), encoding="utf-8")
+    runner = CliRunner()
+    outputs = [runner.invoke(classify_main, ["--model", str(tiny_bundle), "--eval", str(p)])
+               for p in (csv_path, jsonl, fasttext)]
+    assert [r.exit_code for r in outputs] == [0, 0, 0], [r.output for r in outputs]
+    assert outputs[0].output.startswith("N\t60\naccuracy\t")
+    assert outputs[1].output == outputs[0].output == outputs[2].output
+    results = [runner.invoke(evaluate_main, [str(tiny_run / "best.pt"), str(p)]) for p in (csv_path, jsonl, fasttext)]
+    assert [r.exit_code for r in results] == [0, 0, 0], [r.output for r in results]
+    assert results[0].output.replace("t.csv", "X") == results[1].output.replace("t.jsonl", "X") \
+        == results[2].output.replace("t.txt", "X")
+
+
+def test_where_only_csv_is_read_the_error_says_how_to_pass_the_texts(tmp_path, tiny_bundle):
+    jsonl = write_jsonl(tmp_path / "t.jsonl", [{"label": "1", "text": "goal"}])
+    fasttext = tmp_path / "t.txt"
+    fasttext.write_text("__label__1 goal\n", encoding="utf-8")
+    runner = CliRunner()
+    r = runner.invoke(classify_main, ["--model", str(tiny_bundle), "--csv", str(jsonl)])
+    assert r.exit_code == 1
+    assert r.output == (f"Error: {jsonl}: a JSON Lines file, and only CSV/TSV is read here; lstmtc-train, "
+                        "lstmtc-evaluate and lstmtc-classify --eval read it as labelled data; to classify its texts: "
+                        f"jq -r .text {jsonl} | lstmtc-classify\n")
+    r = runner.invoke(classify_main, ["--model", str(tiny_bundle), "--csv", str(fasttext)])
+    assert r.exit_code == 1 and f"sed 's/^__label__[^ ]* *//' {fasttext} | lstmtc-classify" in r.output
+    r = runner.invoke(classify_main, ["--model", str(tiny_bundle), str(jsonl)])
+    assert r.exit_code == 1 and r.output == (
+        f"Error: {jsonl}: JSON Lines: each line would be classified as raw JSON, keys and all; pass its texts "
+        f"(jq -r .text {jsonl} | lstmtc-classify), or score it as labelled data with --eval\n")
+
+
+def test_lstmtc_train_on_jsonl_learns_what_it_learns_from_the_csv(tmp_path):
+    from lstmtc.train.cli import main as train_main
+
+    rows = make_rows(200, seed=5)
+    csv_path = write_agnews_csv(tmp_path / "t.csv", rows)
+    jsonl = write_jsonl(tmp_path / "t.jsonl", [{"title": t, "text": b, "label": int(label)} for label, t, b in rows])
+    histories = []
+    for name, path in (("csv", csv_path), ("jsonl", jsonl)):
+        r = CliRunner().invoke(train_main, ["--train", str(path), "--out", str(tmp_path / name), "--epochs", "2",
+                                            "--threads", "1"])
+        assert r.exit_code == 0, r.output
+        histories.append([json.loads(line) for line in (tmp_path / name / "history.jsonl").read_text().splitlines()])
+    strip = [[{k: v for k, v in h.items() if k != "seconds"} for h in hist] for hist in histories]
+    assert strip[0] == strip[1] and len(strip[0]) == 2
+
+
+def test_eval_takes_the_training_keys_of_a_jsonl_model(tmp_path):
+    from lstmtc.export import export_bundle
+    from lstmtc.train.cli import main as train_main
+
+    rows = make_rows(200, seed=6)
+    train = write_jsonl(tmp_path / "train.jsonl", [{"headline": f"{t} {b}", "topic": f"t{label}"}
+                                                   for label, t, b in rows])
+    r = CliRunner().invoke(train_main, ["--train", str(train), "--text-column", "headline", "--label-column", "topic",
+                                        "--out", str(tmp_path / "run"), "--epochs", "1", "--threads", "1"])
+    assert r.exit_code == 0, r.output
+    export_bundle(tmp_path / "run" / "best.pt", tmp_path / "bundle")
+    test = write_jsonl(tmp_path / "test.jsonl", [{"id": i, "topic": f"t{label}", "headline": f"{t} {b}"}
+                                                 for i, (label, t, b) in enumerate(make_rows(40, seed=8))])
+    r = CliRunner().invoke(classify_main, ["--model", str(tmp_path / "bundle"), "--eval", str(test)])
+    assert r.exit_code == 0, r.output
+    assert "\nN\t40\n" in r.output and "columns from the model: text=headline, label=topic" in r.output
