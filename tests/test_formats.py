@@ -191,3 +191,30 @@ def test_eval_takes_the_training_keys_of_a_jsonl_model(tmp_path):
     r = CliRunner().invoke(classify_main, ["--model", str(tmp_path / "bundle"), "--eval", str(test)])
     assert r.exit_code == 0, r.output
     assert "\nN\t40\n" in r.output and "columns from the model: text=headline, label=topic" in r.output
+
+
+@pytest.mark.parametrize("delimiter, shown", [(";", ";"), ("|", "|"), ("\t", "\\\\t")])
+def test_a_file_with_another_delimiter_is_an_error_that_names_it(tmp_path, delimiter, shown):
+    path = tmp_path / "export.csv"
+    path.write_text(f"label{delimiter}text\nspam{delimiter}win, now\nham{delimiter}see you\n", encoding="utf-8")
+    with pytest.raises(DataError, match=rf"export\.csv: .*; its first row is one field holding 1 '{shown}': give "
+                                        rf"--delimiter '{shown}'$"):
+        read_labelled(path)
+    typed = "\\t" if delimiter == "\t" else delimiter  # what a shell user types for a tab
+    ds = read_labelled(path, delimiter=typed)
+    assert ds.texts == ["win, now", "see you"]
+
+
+def test_a_delimiter_that_is_not_one_character_is_a_usage_error(tmp_path, tiny_bundle):
+    path = tmp_path / "d.csv"
+    path.write_text("label,text\n1,a\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"^the delimiter must be one character other than a quote or a line end "
+                                        r"\(\\t or tab for a tab\), not ';;'$"):
+        read_labelled(path, delimiter=";;")
+    r = CliRunner().invoke(evaluate_main, [str(tiny_bundle), str(path), "--delimiter", '"'])
+    assert r.exit_code == 2 and "Invalid value for '--delimiter': the delimiter must be one character" in r.output
+    tabbed = tmp_path / "t.csv"
+    tabbed.write_text("text\tid\nstocks fell\t7\n", encoding="utf-8")
+    r = CliRunner().invoke(classify_main, ["--model", str(tiny_bundle), "--csv", str(tabbed), "--delimiter", "tab"])
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines()[0] == "text\tid\tlabel" and r.output.splitlines()[1].startswith("stocks fell\t7\t")

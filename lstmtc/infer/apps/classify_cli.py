@@ -22,6 +22,7 @@ from ..files import protected_inputs
 from ..scoring.scorer import DEFAULT_BATCH, WINDOW_BATCHES
 from .options import (
     CONTEXT,
+    delimiter_option,
     encoding_option,
     model_option,
     quiet_stdout,
@@ -98,7 +99,7 @@ def _progress_for(quiet: bool):
 @click.option("--title-column", help="CSV mode: column joined in front of the text (AG News's title).")
 @click.option("--label-column", help="--eval: column holding the label (name, or 1-based number with --no-header).")
 @click.option("--no-header", is_flag=True, help="CSV mode: the file has no header row.")
-@click.option("--delimiter", help="CSV mode: field delimiter (default from --csv/--tsv).")
+@delimiter_option("CSV mode: field delimiter, one character; \\t or tab for a tab (default from --csv/--tsv).")
 @click.option("--quoting", type=click.Choice(QUOTINGS),
               help="CSV mode and --eval: csv = fields may be quoted (the default for CSV); none = quote characters "
                    "are text (the default for .tsv, where one stray quote would swallow the lines after it).")

@@ -28,6 +28,23 @@ def _encoding(ctx, param, value):
         raise click.BadParameter(str(e)) from None
 
 
+def _delimiter(ctx, param, value):
+    """One character (``\\t`` or ``tab`` typed for a tab), or a usage error before anything runs."""
+    if value is None:
+        return None
+    from ..data.columns import check_delimiter
+    from ..errors import DataError
+
+    try:
+        return check_delimiter(value)
+    except DataError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def delimiter_option(help: str):
+    return click.option("--delimiter", callback=_delimiter, help=help)
+
+
 encoding_option = click.option(
     "--encoding", callback=_encoding,
     help="The input's encoding when it is not UTF-8: any Python codec (cp1252, latin-1, gbk, shift_jis, "
@@ -43,7 +60,8 @@ def data_options(f):
         click.option("--title-column", help="Optional column joined in front of the text, as AG News's title."),
         click.option("--label-column", help="Column (or JSON key) with the label (name or 1-based number)."),
         click.option("--no-header", is_flag=True, help="The file has no header row (default: detected)."),
-        click.option("--delimiter", help="Field delimiter (default: tab for .tsv, comma otherwise)."),
+        delimiter_option("Field delimiter, one character; \\t or tab for a tab (default: tab for .tsv, comma "
+                         "otherwise)."),
         encoding_option,
     ]):
         f = opt(f)

@@ -39,9 +39,22 @@ def quoting_for(path: str | os.PathLike, quoting: str | None = None) -> str:
     return "none" if _suffix(path).endswith((".tsv", ".tab")) else "csv"
 
 
+TAB_NAMES = ("\\t", "tab", "TAB")  # what people type for a tab in a shell
+
+
+def check_delimiter(delimiter: str) -> str:
+    """One field-separating character (a typed ``\\t`` or ``tab`` is a tab), or an error saying so."""
+    if delimiter in TAB_NAMES:
+        return "\t"
+    if len(delimiter) != 1 or delimiter in "\r\n\"":
+        raise DataError(f"the delimiter must be one character other than a quote or a line end (\\t or tab "
+                        f"for a tab), not {delimiter!r}")
+    return delimiter
+
+
 def delimiter_for(path: str | os.PathLike, delimiter: str | None = None) -> str:
     if delimiter:
-        return delimiter
+        return check_delimiter(delimiter)
     return "\t" if _suffix(path).endswith((".tsv", ".tab")) else ","
 
 
@@ -61,6 +74,19 @@ def join_text(row: Sequence[str], cols: Columns) -> str:
     return row[cols.title] + " " + row[cols.text]
 
 
+def delimiter_hint(row: Sequence[str]) -> str:
+    """For a first row that is one field holding another common delimiter (a semicolon-separated
+    export from a spreadsheet set to a European locale, a pipe-separated dump): how to read it."""
+    if len(row) != 1:
+        return ""
+    counts = {d: row[0].count(d) for d in (";", "|", "\t")}
+    best = max(counts, key=counts.get)
+    if not counts[best]:
+        return ""
+    shown = "\\t" if best == "\t" else best
+    return f"; its first row is one field holding {counts[best]} '{shown}': give --delimiter '{shown}'"
+
+
 def _pick(header: list[str], wanted: str | int | None, candidates: Sequence[str], role: str, path) -> int | None:
     lowered = [h.strip().lower() for h in header]
     if isinstance(wanted, int) or (isinstance(wanted, str) and wanted.isdigit()):
@@ -73,7 +99,8 @@ def _pick(header: list[str], wanted: str | int | None, candidates: Sequence[str]
             return header.index(wanted)
         if wanted.lower() in lowered:
             return lowered.index(wanted.lower())
-        raise DataError(f"{path}: no {role} column {wanted!r}; the columns are: {', '.join(header)}")
+        raise DataError(f"{path}: no {role} column {wanted!r}; the columns are: {', '.join(header)}"
+                        + delimiter_hint(header))
     for name in candidates:
         if name in lowered:
             return lowered.index(name)
@@ -94,7 +121,7 @@ def resolve_columns(first_row: list[str], path, header: bool | None = None, text
         text = _pick(first_row, text_column, TEXT_NAMES, "text", path)
         if text is None:
             raise DataError(f"{path}: cannot tell which column holds the text; the columns are: "
-                            f"{', '.join(first_row)} (name it with --text-column)")
+                            f"{', '.join(first_row)} (name it with --text-column)" + delimiter_hint(first_row))
         # A "title" column is joined in front of the text only when the text column was found by
         # name too (AG News's class_index,title,description); a user who names the text column
         # gets exactly that column unless they also name a title column.
@@ -113,8 +140,9 @@ def resolve_columns(first_row: list[str], path, header: bool | None = None, text
                 return Columns(0, 1, None, width), False
             if not need_label and width == 1:
                 return Columns(None, 0, None, width), False
-            raise DataError(f"{path}: a headerless file with {width} columns needs --text-column"
-                            + (" and --label-column numbers" if need_label else " (a 1-based column number)"))
+            raise DataError(f"{path}: a headerless file with {width} column{'' if width == 1 else 's'} needs "
+                            "--text-column" + (" and --label-column numbers" if need_label else
+                                               " (a 1-based column number)") + delimiter_hint(first_row))
         label = _pick(names, label_column, (), "label", path)
         text = _pick(names, text_column, (), "text", path)
         title = _pick(names, title_column, (), "title", path)
