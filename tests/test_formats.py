@@ -218,3 +218,24 @@ def test_a_delimiter_that_is_not_one_character_is_a_usage_error(tmp_path, tiny_b
     r = CliRunner().invoke(classify_main, ["--model", str(tiny_bundle), "--csv", str(tabbed), "--delimiter", "tab"])
     assert r.exit_code == 0, r.output
     assert r.output.splitlines()[0] == "text\tid\tlabel" and r.output.splitlines()[1].startswith("stocks fell\t7\t")
+
+
+def test_the_label_column_cannot_be_the_text_or_the_title(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("label,text,title\na,x,t\nb,y,u\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"d\.csv: the label and the text are the same column \(label\); name them "
+                                        r"apart with --label-column and --text-column$"):
+        read_labelled(path, text_column="label", label_column="label")
+    with pytest.raises(DataError, match=r"the label and the title are the same column \(3\)"):
+        read_labelled(path, header=False, text_column=2, title_column=3, label_column=3)
+
+
+def test_labels_that_are_all_different_name_the_likely_mistake(tmp_path):
+    from lstmtc.train.cli import main as train_main
+
+    path = tmp_path / "ids.csv"
+    path.write_text("label,text\n" + "".join(f"id{i},text {i}\n" for i in range(30)), encoding="utf-8")
+    r = CliRunner().invoke(train_main, ["--train", str(path), "--out", str(tmp_path / "run")])
+    assert r.exit_code == 1
+    assert r.output.endswith(f"Error: {path}: no class has two rows, so none can be both learnt and checked (30 rows, "
+                             "30 labels): check that --label-column names the label, not an id, or give --valid FILE\n")

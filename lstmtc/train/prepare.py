@@ -48,7 +48,9 @@ def stratified_indices(labels, fraction: float, seed: int) -> tuple[np.ndarray, 
         k = min(len(rows) - 1, max(1, round(len(rows) * fraction)))
         held.append(rng.permutation(rows)[:k])
     if not held:
-        raise TrainError(f"{len(y)} rows are too few to hold out a validation split (no class has two rows)")
+        raise TrainError(f"no class has two rows, so none can be both learnt and checked ({len(y)} rows, "
+                         f"{len(np.unique(y))} labels): check that --label-column names the label, not an id, "
+                         "or give --valid FILE")
     va = np.sort(np.concatenate(held))
     return np.setdiff1d(np.arange(len(y)), va), va
 
@@ -88,10 +90,13 @@ def prepare(train_path, cfg: TrainConfig, valid_path=None, vocab: Vocab | None =
         va_texts, va_labels = valid.texts, valid.labels
         how = f"from {valid_path}"
     else:
-        if cfg.split == "stratified":
-            tr_idx, va_idx = stratified_indices(data.labels, cfg.valid_fraction, cfg.seed)
-        else:
-            tr_idx, va_idx = split_indices(len(data), cfg.valid_fraction, cfg.seed)
+        try:
+            if cfg.split == "stratified":
+                tr_idx, va_idx = stratified_indices(data.labels, cfg.valid_fraction, cfg.seed)
+            else:
+                tr_idx, va_idx = split_indices(len(data), cfg.valid_fraction, cfg.seed)
+        except TrainError as e:
+            raise TrainError(f"{train_path}: {e}") from None
         tr_texts = [data.texts[i] for i in tr_idx]
         tr_labels = [data.labels[i] for i in tr_idx]
         va_texts = [data.texts[i] for i in va_idx]

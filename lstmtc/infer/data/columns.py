@@ -151,6 +151,12 @@ def resolve_columns(first_row: list[str], path, header: bool | None = None, text
                             + " as 1-based column numbers")
     if title == text:
         title = None
+    if label is not None and label in (text, title):
+        # Training would read the answer in the text: 100% validation accuracy and a useless model.
+        names = first_row if header else [str(i + 1) for i in range(width)]
+        role = "text" if label == text else "title"
+        raise DataError(f"{path}: the label and the {role} are the same column ({names[label]}); name them apart "
+                        f"with --label-column and --{role}-column")
     return Columns(label, text, title, width), header
 
 
