@@ -14,6 +14,7 @@ from lstmtc.infer.apps.classify_cli import main as classify_main
 from lstmtc.infer.data import read_labelled
 from lstmtc.infer.data.formats import CSV, FASTTEXT, JSONL, detect
 from lstmtc.infer.errors import DataError
+from lstmtc.infer.labels import LabelSet
 from lstmtc.train.evaluate_cli import main as evaluate_main
 
 
@@ -239,3 +240,37 @@ def test_labels_that_are_all_different_name_the_likely_mistake(tmp_path):
     assert r.exit_code == 1
     assert r.output.endswith(f"Error: {path}: no class has two rows, so none can be both learnt and checked (30 rows, "
                              "30 labels): check that --label-column names the label, not an id, or give --valid FILE\n")
+
+
+def test_swapped_columns_are_named_and_many_labels_noted(tmp_path):
+    path = tmp_path / "swapped.csv"  # text,label without a header, read as label,text
+    path.write_text("".join(f"message number {i},{'spam' if i % 3 else 'ham'}\n" for i in range(40)), encoding="utf-8")
+    with pytest.raises(DataError, match=r"swapped\.csv: the label column \(1\) has 40 different values in 40 rows and "
+                                        r"the text column \(2\) only 2: the columns look swapped; give "
+                                        r"--label-column 2 --text-column 1$"):
+        read_labelled(path)
+    assert read_labelled(path, label_column=2, text_column=1, header=False).labelset.names == ("ham", "spam")
+    ids = tmp_path / "ids.csv"
+    ids.write_text("label,text\n" + "".join(f"r{i % 30},text {i}\n" for i in range(40)), encoding="utf-8")
+    assert read_labelled(ids).notes == [f"{ids}: 30 different labels in 40 rows, so most classes have one row: check "
+                                        "that the label column (label) holds the label"]
+    assert read_labelled(ids, LabelSet.infer([f"r{i}" for i in range(30)])).notes == []  # evaluation: the model's
+
+
+def test_a_file_without_a_csv_name_and_a_tab_in_its_first_line_is_tsv(tmp_path, tiny_bundle):
+    sms = tmp_path / "SMSSpamCollection"  # the UCI file: label<TAB>text, no extension, quotes in texts
+    sms.write_text('ham\tGo until jurong point, crazy..\nspam\tFree "entry" in 2 a wkly comp\nham\tOk lar, "k"\n',
+                   encoding="utf-8")
+    ds = read_labelled(sms)
+    assert ds.texts == ["Go until jurong point, crazy..", 'Free "entry" in 2 a wkly comp', 'Ok lar, "k"']
+    assert ds.labelset.names == ("ham", "spam")
+    named_csv = tmp_path / "sms.csv"  # a .csv name keeps commas, whatever the first line holds
+    named_csv.write_bytes(sms.read_bytes())
+    with pytest.raises(DataError, match=r"sms\.csv:2: 1 field, expected 2 as in the first row; check the "
+                                        r"quoting and the delimiter; its fields hold tabs: a tab-separated file\? "
+                                        r"give --delimiter tab$"):
+        read_labelled(named_csv)
+    r = CliRunner().invoke(classify_main, ["--model", str(tiny_bundle), "--csv", "-", "--text-column", "text"],
+                           input="id\ttext\n7\tstocks fell, sharply\n")
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines()[0] == "id\ttext\tlabel" and r.output.splitlines()[1].startswith("7\tstocks fell, ")

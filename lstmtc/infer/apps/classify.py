@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 
-from ..data.columns import delimiter_for, open_table, quoting_for
+from ..data.columns import open_table
 from ..data.formats import refuse_as_lines
 from ..data.reader import REPLACE_HINT, Decoder, line_batches, line_source
 from ..data.writers import LineFormatter, TableWriter, check_columns
@@ -73,7 +73,7 @@ def classify_table(scorer: Scorer, path: str, out, *, prob: bool = False,
         if table is None:
             return 0
         check_columns(table.header, scorer.labels, 1, prob, path, output_prefix)
-        writer = TableWriter(out, scorer.labels, delimiter_for(path, delimiter), prob, quoting_for(path, quoting),
+        writer = TableWriter(out, scorer.labels, table.delimiter, prob, table.quoting,
                              output_prefix)
         pending = [writer.header(table.header)] if table.header is not None else []
         for chunk in batched(table.rows, scorer.window):

@@ -15,7 +15,7 @@ import click
 
 from lstmtc import __version__
 
-from ..data.columns import QUOTINGS
+from ..data.formats import QUOTINGS
 from ..data.writers import FORMATS, LineFormatter, output_stream
 from ..errors import LstmtcError
 from ..files import protected_inputs

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from ..data.columns import QUOTINGS
+from ..data.formats import QUOTINGS
 
 MODEL_HELP = "Bundle directory made by lstmtc-export. Default: the AG News model shipped with lstmtc."
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
@@ -32,7 +32,7 @@ def _delimiter(ctx, param, value):
     """One character (``\\t`` or ``tab`` typed for a tab), or a usage error before anything runs."""
     if value is None:
         return None
-    from ..data.columns import check_delimiter
+    from ..data.formats import check_delimiter
     from ..errors import DataError
 
     try:

@@ -3,7 +3,8 @@ records), tables and their columns (``columns``), labelled data for training and
 (``labelled``), the writers of predictions (``writers``: label lines, top-k, probabilities, JSON
 lines, TSV, scored CSV/TSV tables) and the original AG News files (``agnews``). Torch-free."""
 
-from .columns import QUOTINGS, Columns, Table, delimiter_for, open_table, quoting_for, resolve_columns
+from .columns import Columns, Table, open_table, resolve_columns
+from .formats import QUOTINGS, delimiter_for, quoting_for
 from .labelled import Dataset, read_labelled
 from .reader import Decoder, line_batches, read_line, records
 

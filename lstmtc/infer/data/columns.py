@@ -9,55 +9,18 @@ torchtext built AG News (``title + " " + description``).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..errors import DataError
 from . import formats as file_formats
+from .formats import delimiter_for, quoting_for
 from .reader import records, source_name
 
 LABEL_NAMES = ("label", "class", "class_index", "category", "target")
 TEXT_NAMES = ("text", "description", "content", "body", "sentence")
 TITLE_NAMES = ("title",)
 KNOWN_NAMES = frozenset(LABEL_NAMES + TEXT_NAMES + TITLE_NAMES)
-QUOTINGS = ("csv", "none")
-
-
-def _suffix(path) -> str:
-    name = str(path).lower()
-    return name[:-3] if name.endswith(".gz") else name
-
-
-def quoting_for(path: str | os.PathLike, quoting: str | None = None) -> str:
-    """TSV files rarely quote: a stray quote in ``"text`` would merge every line up to the next one
-    into one field, so quotes are text in .tsv/.tab unless asked otherwise; CSV keeps CSV quoting."""
-    if quoting:
-        if quoting not in QUOTINGS:
-            raise DataError(f"quoting must be one of {', '.join(QUOTINGS)}, not {quoting!r}")
-        return quoting
-    return "none" if _suffix(path).endswith((".tsv", ".tab")) else "csv"
-
-
-TAB_NAMES = ("\\t", "tab", "TAB")  # what people type for a tab in a shell
-
-
-def check_delimiter(delimiter: str) -> str:
-    """One field-separating character (a typed ``\\t`` or ``tab`` is a tab), or an error saying so."""
-    if delimiter in TAB_NAMES:
-        return "\t"
-    if len(delimiter) != 1 or delimiter in "\r\n\"":
-        raise DataError(f"the delimiter must be one character other than a quote or a line end (\\t or tab "
-                        f"for a tab), not {delimiter!r}")
-    return delimiter
-
-
-def delimiter_for(path: str | os.PathLike, delimiter: str | None = None) -> str:
-    if delimiter:
-        return check_delimiter(delimiter)
-    return "\t" if _suffix(path).endswith((".tsv", ".tab")) else ","
-
-
 @dataclass
 class Columns:
     """Resolved 0-based column positions."""
@@ -160,17 +123,20 @@ def resolve_columns(first_row: list[str], path, header: bool | None = None, text
     return Columns(label, text, title, width), header
 
 
-def width_error(src: str, line: int, found: int, width: int, like: str = "the first row") -> DataError:
-    """The one message for a record with another number of fields than the table's."""
+def width_error(src: str, line: int, found: int, width: int, like: str = "the first row",
+                row: Sequence[str] = ()) -> DataError:
+    """The one message for a record with another number of fields than the table's; a record whose
+    fields hold tabs (a tab-separated file read with commas) names --delimiter tab."""
+    tabs = "; its fields hold tabs: a tab-separated file? give --delimiter tab" if any("\t" in f for f in row) else ""
     return DataError(f"{src}:{line}: {found} field{'' if found == 1 else 's'}, expected {width} as in {like}; "
-                     "check the quoting and the delimiter")
+                     "check the quoting and the delimiter" + tabs)
 
 
 def rectangular(rows: Iterator[tuple[int, list[str]]], width: int, src: str,
                 like: str = "the first row") -> Iterator[tuple[int, list[str]]]:
     for line, row in rows:
         if len(row) != width:
-            raise width_error(src, line, len(row), width, like)
+            raise width_error(src, line, len(row), width, like, row)
         yield line, row
 
 
@@ -187,9 +153,22 @@ class Table:
     first_line: int
     rows: Generator[tuple[int, list[str]], None, None]
     format: str = file_formats.CSV
+    delimiter: str = ","
+    quoting: str = "csv"
 
     def text(self, row: Sequence[str]) -> str:
         return join_text(row, self.columns)
+
+
+def table_records(path, delimiter: str | None = None, quoting: str | None = None,
+                  formats: Sequence[str] = (file_formats.CSV,), found: dict | None = None, **read):
+    """``reader.records`` of a table: a delimiter or quoting given means CSV/TSV with those; else the
+    format is sniffed among ``formats`` and the delimiter and quoting follow the name or the first
+    line (``formats.dialect``). ``found`` gets what was decided."""
+    if delimiter or quoting:
+        return records(path, delimiter=delimiter_for(path, delimiter), quoting=quoting_for(path, quoting),
+                       found=found, **read)
+    return records(path, delimiter=None, quoting=None, formats=formats, found=found, **read)
 
 
 def open_table(path, *, header: bool | None = None, text_column: str | int | None = None,
@@ -199,19 +178,18 @@ def open_table(path, *, header: bool | None = None, text_column: str | int | Non
                on_bytes: Callable[[int], None] | None = None, opener: Callable | None = None,
                hint: str | None = None, encoding: str | None = None,
                formats: Sequence[str] = (file_formats.CSV,)) -> Table | None:
-    """Open a CSV/TSV file ('-' = stdin) as a table, its columns resolved from its first record;
-    None for a file without records (empty, or blank lines only). ``formats``: the formats read
-    (``data.formats``); a file of another is an error. A delimiter or quoting given means CSV/TSV."""
+    """Open a table ('-' = stdin), its columns resolved from its first record; None for a file
+    without records (empty, or blank lines only). ``formats``: the formats read (``data.formats``);
+    a file of another is an error. Delimiter and quoting as ``table_records`` decides them."""
     src = source_name(path)
     found: dict = {}
-    recs = records(path, delimiter=delimiter_for(path, delimiter), quoting=quoting_for(path, quoting), strict=strict,
-                   warn=warn, on_bytes=on_bytes, opener=opener, hint=hint, encoding=encoding,
-                   formats=None if delimiter or quoting else formats, found=found)
+    recs = table_records(path, delimiter, quoting, formats, found, strict=strict, warn=warn, on_bytes=on_bytes,
+                         opener=opener, hint=hint, encoding=encoding)
     first = next(recs, None)
     if first is None:
         return None
     line, row = first
-    fmt = found.get("format", file_formats.CSV)
+    fmt, dialect = found["format"], {"delimiter": found["delimiter"], "quoting": found["quoting"]}
     if fmt != file_formats.CSV:
         if header is False:
             raise DataError(f"{src}: --no-header is for CSV/TSV; this {fmt} file names its columns "
@@ -219,12 +197,12 @@ def open_table(path, *, header: bool | None = None, text_column: str | int | Non
         cols, _ = resolve_columns(row, src, True, text_column, title_column, label_column, need_label)
         used = {role: (i, row[i]) for role, i in (("label", cols.label), ("text", cols.text), ("title", cols.title))
                 if i is not None}
-        return Table(src, row, cols, line, file_formats.cells(recs, used, src), fmt)
+        return Table(src, row, cols, line, file_formats.cells(recs, used, src), fmt, **dialect)
     cols, has_header = resolve_columns(row, src, header, text_column, title_column, label_column, need_label)
     rows = rectangular(recs, len(row), src, "the header" if has_header else "the first row")
     if has_header:
-        return Table(src, row, cols, line, rows)
-    return Table(src, None, cols, line, _chain(first, rows))
+        return Table(src, row, cols, line, rows, **dialect)
+    return Table(src, None, cols, line, _chain(first, rows), **dialect)
 
 
 def _chain(first, rows):

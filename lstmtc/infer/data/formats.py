@@ -18,6 +18,7 @@ texts instead of a confusing column count.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator, Sequence
 from itertools import chain
@@ -28,15 +29,55 @@ CSV, JSONL, FASTTEXT = "csv", "jsonl", "fasttext"
 FORMATS = (CSV, JSONL, FASTTEXT)
 LABEL_PREFIX = "__label__"
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonlines")
-CSV_SUFFIXES = (".csv", ".tsv", ".tab")
+TSV_SUFFIXES = (".tsv", ".tab")
+CSV_SUFFIXES = (".csv", *TSV_SUFFIXES)
 FASTTEXT_HEADER = ["label", "text"]
 MISSING = object()  # a key the first object has and a later one lacks
 _FASTTEXT_LINE = re.compile(r"[ \t]*((?:__label__\S*[ \t]*)+)(.*)", re.S)
+QUOTINGS = ("csv", "none")
 
 
 def _name(path) -> str:
     name = str(path).lower()
     return name[:-3] if name.endswith(".gz") else name
+
+
+def quoting_for(path: str | os.PathLike, quoting: str | None = None) -> str:
+    """TSV files rarely quote: a stray quote in ``"text`` would merge every line up to the next one
+    into one field, so quotes are text in .tsv/.tab unless asked otherwise; CSV keeps CSV quoting."""
+    if quoting:
+        if quoting not in QUOTINGS:
+            raise DataError(f"quoting must be one of {', '.join(QUOTINGS)}, not {quoting!r}")
+        return quoting
+    return "none" if _name(path).endswith(TSV_SUFFIXES) else "csv"
+
+
+TAB_NAMES = ("\\t", "tab", "TAB")  # what people type for a tab in a shell
+
+
+def check_delimiter(delimiter: str) -> str:
+    """One field-separating character (a typed ``\\t`` or ``tab`` is a tab), or an error saying so."""
+    if delimiter in TAB_NAMES:
+        return "\t"
+    if len(delimiter) != 1 or delimiter in "\r\n\"":
+        raise DataError(f"the delimiter must be one character other than a quote or a line end (\\t or tab "
+                        f"for a tab), not {delimiter!r}")
+    return delimiter
+
+
+def delimiter_for(path: str | os.PathLike, delimiter: str | None = None) -> str:
+    if delimiter:
+        return check_delimiter(delimiter)
+    return "\t" if _name(path).endswith(TSV_SUFFIXES) else ","
+
+
+def dialect(path, first: str | None, quoting: str | None = None) -> tuple[str, str]:
+    """(delimiter, quoting) of a CSV/TSV file whose delimiter was not given: by its name (.tsv/.tab,
+    .csv); for another name (.txt, none, stdin) a tab in the first line makes it TSV (the UCI SMS
+    Spam Collection: ``ham<TAB>text`` in a file without an extension), else CSV."""
+    name = _name(path)
+    tsv = name.endswith(TSV_SUFFIXES) or (not name.endswith(".csv") and first is not None and "\t" in first)
+    return ("\t" if tsv else ","), quoting_for(".tsv" if tsv else ".csv", quoting)
 
 
 def detect(path, first: str | None) -> str:
@@ -76,9 +117,9 @@ def _refuse_json_document(src: str, path, first: str | None) -> None:
                         f"jq -c '.[]' {src} > data.jsonl")
 
 
-def sniff(path, src: str, lines: Iterator[str], allowed: Sequence[str]) -> tuple[str, Iterator[str]]:
-    """(format, the same lines, none consumed). A format not in ``allowed`` is an error that names
-    the verbs that read it and how to pass its texts to this one."""
+def sniff(path, src: str, lines: Iterator[str], allowed: Sequence[str]) -> tuple[str, Iterator[str], str | None]:
+    """(format, the same lines (none consumed), the first non-blank line). A format not in
+    ``allowed`` is an error that names the verbs that read it and how to pass its texts to this one."""
     head: list[str] = []
     first = None
     for line in lines:
@@ -94,7 +135,7 @@ def sniff(path, src: str, lines: Iterator[str], allowed: Sequence[str]) -> tuple
                  else f"sed 's/^__label__[^ ]* *//' {src} | lstmtc-classify")
         raise DataError(f"{src}: {what}, and only CSV/TSV is read here; lstmtc-train, lstmtc-evaluate and "
                         f"lstmtc-classify --eval read it as labelled data; to classify its texts: {texts}")
-    return fmt, chain(head, lines)
+    return fmt, chain(head, lines), first
 
 
 def refuse_as_lines(path) -> None:

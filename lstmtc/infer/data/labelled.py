@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 from ..errors import DataError
 from ..labels import AG_NEWS_NAMES, LabelSet, normalize
-from .columns import open_table, quoting_for
-from .formats import FORMATS
+from .columns import open_table
+from .formats import CSV, FORMATS
 
 
 @dataclass
@@ -55,13 +55,13 @@ def read_labelled(
 ) -> Dataset:
     """Read a labelled file. With ``labelset`` (a model's classes) labels are mapped onto it and an
     unknown label is an error; without one the classes are inferred from the file."""
-    quotes_are_text = quoting_for(path, quoting) == "none"
     table = open_table(path, header=header, text_column=text_column, title_column=title_column,
                        label_column=label_column, need_label=True, delimiter=delimiter, quoting=quoting,
                        encoding=encoding, formats=FORMATS)
     if table is None:
         raise DataError(f"{path}: the file is empty")
     cols = table.columns
+    quotes_are_text = table.format == CSV and table.quoting == "none"
     texts: list[str] = []
     raw: list[str] = []
     lines: list[int] = []
@@ -92,6 +92,9 @@ def read_labelled(
         )
 
     if labelset is None:
+        spread = _label_spread(table, raw, texts)
+        if spread:
+            notes.append(spread)
         try:
             labelset = LabelSet.infer(raw, label_names)
         except ValueError as e:
@@ -111,3 +114,23 @@ def read_labelled(
             )
         labels.append(i)
     return Dataset(texts, labels, labelset, str(path), notes)
+
+
+def _label_spread(table, raw: list[str], texts: list[str]) -> str | None:
+    """More different labels than half the rows: the label column is probably not the label (an id,
+    or the text of a ``text,label`` file read as ``label,text``). Swapped columns are an error that
+    names the fix; otherwise a note."""
+    n, distinct = len(raw), len(set(raw))
+    if n < 20 or distinct * 2 <= n:
+        return None
+    cols = table.columns
+
+    def name(i: int) -> str:
+        return table.header[i] if table.header is not None else str(i + 1)
+
+    if cols.title is None and len(set(texts)) <= max(2, n // 20):
+        raise DataError(f"{table.path}: the label column ({name(cols.label)}) has {distinct:,} different values in "
+                        f"{n:,} rows and the text column ({name(cols.text)}) only {len(set(texts)):,}: the columns "
+                        f"look swapped; give --label-column {name(cols.text)} --text-column {name(cols.label)}")
+    return (f"{table.path}: {distinct:,} different labels in {n:,} rows, so most classes have one row: check that "
+            f"the label column ({name(cols.label)}) holds the label")

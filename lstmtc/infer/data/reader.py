@@ -14,7 +14,7 @@ more to give right now (the writer paused: ``tail -f``, a person typing), or at 
 regular file, in full batches.
 
 Records (``records``): Python's csv module over the lines (line endings kept, so quoted newlines
-stay in their field), delimiter and quoting as ``columns.delimiter_for`` / ``quoting_for`` say, and
+stay in their field), delimiter and quoting as ``formats.delimiter_for`` / ``quoting_for`` say, and
 strict in the same way for every verb: a quote that runs to the end of the file, or a closing quote
 followed by more text (a stray quote whose field swallowed the text after it, often whole lines),
 is an error naming the file and the line where the record starts. Blank lines are no records.
@@ -345,27 +345,31 @@ def _malformed(src: str, start: int, line: int, error: csv.Error) -> str:
     return f"{src}:{start}: {what}; check the quoting and the delimiter"
 
 
-def records(path, *, delimiter: str = ",", quoting: str = "csv", strict: bool = True,
+def records(path, *, delimiter: str | None = ",", quoting: str | None = "csv", strict: bool = True,
             warn: Callable[[str], None] | None = None, on_bytes: Callable[[int], None] | None = None,
             opener: Callable | None = None, hint: str | None = None, encoding: str | None = None,
             formats: Sequence[str] | None = None, found: dict | None = None) -> Iterator[tuple[int, list]]:
     """(line, fields) of every record of a CSV/TSV file ('-' = stdin), blank lines left out; the line
     is the physical line where the record starts. ``strict``: invalid UTF-8 (or ``encoding``) is an
     error, else replaced (reported once through ``warn``). Malformed quoting is an error.
-    ``formats``: sniff the file's format among these (``formats.sniff``) and set ``found["format"]``
-    before the first record; a JSON Lines or fastText file yields its header, then rows of values."""
+    ``formats``: sniff the file's format among these (``formats.sniff``), and with ``delimiter`` None
+    its delimiter and quoting (``formats.dialect``); ``found`` gets format, delimiter and quoting
+    before the first record. A JSON Lines or fastText file yields its header, then rows of values."""
     src = source_name(path)
     decode = Decoder(src, strict, warn, **({"hint": hint} if hint else {}), encoding=encoding)
-    mode = csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL
     with open_input(path, opener=opener) as source:
         lines = _lines(source, decode, True, on_bytes)
+        fmt = file_formats.CSV
         if formats:
-            fmt, lines = file_formats.sniff(path, src, lines, formats)
-            if found is not None:
-                found["format"] = fmt
-            if fmt != file_formats.CSV:
-                yield from file_formats.parse(fmt, lines, src)
-                return
+            fmt, lines, first = file_formats.sniff(path, src, lines, formats)
+            if delimiter is None:
+                delimiter, quoting = file_formats.dialect(path, first, quoting)
+        if found is not None:
+            found.update(format=fmt, delimiter=delimiter, quoting=quoting)
+        if fmt != file_formats.CSV:
+            yield from file_formats.parse(fmt, lines, src)
+            return
+        mode = csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL
         reader = csv.reader(lines, delimiter=delimiter, quoting=mode, strict=True)
         start = 1
         try:

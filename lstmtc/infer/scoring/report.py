@@ -13,10 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.columns import KNOWN_NAMES, delimiter_for, quoting_for
+from ..data.columns import KNOWN_NAMES, table_records
 from ..data.formats import FORMATS
 from ..data.labelled import Dataset, read_labelled
-from ..data.reader import records
 from ..errors import LstmtcError
 from ..labels import LabelSet
 from .scorer import batched
@@ -40,8 +39,7 @@ def first_row(path, delimiter: str | None = None, quoting: str | None = None,
               encoding: str | None = None) -> list[str] | None:
     """The first record of a labelled file, read by the one reader (a JSON Lines file's keys); None
     where it cannot be read (the full read that follows reports why, with its own message)."""
-    rows = records(path, delimiter=delimiter_for(path, delimiter), quoting=quoting_for(path, quoting),
-                   encoding=encoding, formats=None if delimiter or quoting else FORMATS)
+    rows = table_records(path, delimiter, quoting, FORMATS, encoding=encoding)
     try:
         first = next(rows, None)
     except LstmtcError:

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ...data.columns import delimiter_for, open_table, quoting_for, rectangular
+from ...data.columns import open_table, rectangular
 from ...data.reader import REPLACE_HINT, records
 from ...errors import DataError
 from . import deps
@@ -85,9 +85,8 @@ def read_table(pattern: str, text_column: str | int | None = None, title_column:
     and not in ``reserved``, else the 1-based column numbers as strings ("1", "2", ...)."""
     so = dict(storage_options or {})
     paths = expand(pattern, so)
-    delim, quoting = delimiter_for(paths[0], delimiter), quoting_for(paths[0], quoting)
     for p in paths:
-        table = open_table(p, header=header, text_column=text_column, title_column=title_column, delimiter=delim,
+        table = open_table(p, header=header, text_column=text_column, title_column=title_column, delimiter=delimiter,
                            quoting=quoting, strict=strict, opener=opener(so), hint=REPLACE_HINT, encoding=encoding)
         if table is not None:
             table.rows.close()
@@ -100,7 +99,7 @@ def read_table(pattern: str, text_column: str | int | None = None, title_column:
     if row is not None and len(set(row)) == width and all(row) and not set(row) & set(reserved):
         names = list(row)
     return CsvTable(paths, names, table.header, names[cols.text], None if cols.title is None else names[cols.title],
-                    delim, strict, so, quoting, encoding)
+                    table.delimiter, strict, so, table.quoting, encoding)
 
 
 def _warn_remote(run_id: str) -> Callable[[str], None]:
