@@ -9,7 +9,8 @@ Prints seconds per epoch, the best validation epoch and test accuracy, and write
 ``--epochs`` caps both runs (a smoke run on the CPU: ``--device cpu --epochs 1 --limit 2000``);
 without it each run keeps its own cap (preset: 10, recipe: 20 with early stopping).
 ``--limit N`` trains on the first N rows of a shuffled copy of the pool (smoke runs only).
-``--bf16`` adds a third run last: the recipe with ``--precision bf16`` (mixed precision).
+``--bf16`` adds a third run last: the recipe with ``--precision bf16`` (mixed precision);
+``--only recipe,preset,recipe-bf16`` picks runs.
 The recipe runs first and the JSON is rewritten after every run, so a lease that ends mid-way
 still returns what finished.
 
@@ -78,14 +79,18 @@ def main(argv=None) -> dict:
     ap.add_argument("--epochs", type=int, help="cap both runs at this many epochs")
     ap.add_argument("--limit", type=int, help="train on this many rows of the pool (smoke runs)")
     ap.add_argument("--bf16", action="store_true", help="add a run of the recipe in bf16 mixed precision")
+    ap.add_argument("--only", help="comma-separated runs to do, of: recipe, preset, recipe-bf16")
     ap.add_argument("--json", help="write the results here (rewritten after every run)")
     a = ap.parse_args(argv)
     test = Path(a.test) if a.test else None
     results = []
     device_name = torch.cuda.get_device_name() if torch.cuda.is_available() else None
-    plan = [("recipe", None, "fp32"), (f"preset{a.preset}", a.preset, "fp32")]
-    if a.bf16:
-        plan.append(("recipe-bf16", None, "bf16"))
+    runs = {"recipe": ("recipe", None, "fp32"), "preset": (f"preset{a.preset}", a.preset, "fp32"),
+            "recipe-bf16": ("recipe-bf16", None, "bf16")}
+    wanted = [w.strip() for w in a.only.split(",")] if a.only else ["recipe", "preset"] + ["recipe-bf16"] * a.bf16
+    if set(wanted) - set(runs):
+        ap.error(f"--only: unknown run(s) {', '.join(sorted(set(wanted) - set(runs)))}; known: {', '.join(runs)}")
+    plan = [runs[w] for w in wanted]
     print(f"torch {torch.__version__}, device {a.device} ({device_name or 'no CUDA device'})", flush=True)
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d)

@@ -1,4 +1,5 @@
-"""Which torch device a run trains on: --device resolved and checked before any data is read."""
+"""Which torch device a run trains on (--device resolved and checked before any data is read), and
+reading results back from it without waiting for it after every step."""
 
 from __future__ import annotations
 
@@ -39,3 +40,16 @@ def _why_not(device: torch.device) -> str | None:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         return first.split(". ")[0][:160]
     return None
+
+
+# With a progress bar the running loss is read (a wait for the device) every this many steps.
+PROGRESS_LOSS_EVERY = 20
+
+
+def host_sum(values: list[torch.Tensor], weights: list[int] | None = None) -> float:
+    """sum(v * w) of device scalars, brought to the host at once and added in float64 in order
+    (what adding ``v.item() * w`` step by step gives, without waiting for the device each step)."""
+    if not values:
+        return 0.0
+    host = torch.stack(values).detach().cpu().double().tolist()
+    return sum(v * w for v, w in zip(host, weights)) if weights is not None else sum(host, 0.0)

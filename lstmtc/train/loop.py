@@ -23,7 +23,7 @@ from . import runrecord
 from .batches import batch_inputs, epoch_batches
 from .checkpoint import BEST, LAST, read_checkpoint, save_checkpoints
 from .config import CHOICES, PRECISIONS, TrainConfig, auto_ngram_buckets
-from .devices import resolve_device
+from .devices import PROGRESS_LOSS_EVERY, host_sum, resolve_device
 from .model import LSTMClassifier, ModelConfig, distinct_pairs
 from .prepare import TrainError, prepare, summary_lines
 
@@ -85,14 +85,17 @@ def predict_tensors(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_si
                     device: torch.device, lengths: torch.Tensor | None = None) -> tuple[float, np.ndarray]:
     """(mean cross-entropy, predicted classes) of ``model`` on (x, y)."""
     model.eval()
-    loss_sum, preds = 0.0, []
+    # Losses and predictions stay on the device until the end: a transfer per batch would make the
+    # host wait for an accelerator after every batch.
+    sums, preds = [], []
     for i in range(0, len(x), batch_size):
         xb, lb = batch_inputs(model, x, lengths, slice(i, i + batch_size), device)
         yb = y[i : i + batch_size].to(device)
         logits = model(xb, lb)
-        loss_sum += nn.functional.cross_entropy(logits, yb, reduction="sum").item()
-        preds.append(logits.argmax(1).cpu().numpy())
-    return loss_sum / len(x), np.concatenate(preds)
+        sums.append(nn.functional.cross_entropy(logits, yb, reduction="sum"))
+        preds.append(logits.argmax(1))
+    return host_sum(sums) / len(x), torch.cat(preds).cpu().numpy()
+
 
 
 def collapse_warning(pred: np.ndarray, gold: np.ndarray, names, epoch: int) -> str | None:
@@ -253,7 +256,7 @@ def train(
         t0 = time.perf_counter()
         model.train()
         plan = epoch_batches(n, cfg.batch_size, shuffle_gen, prep.len_train if mcfg.lengths else None)
-        loss_sum = 0.0
+        losses, sizes = [], []
         bar = _progress(show)
         task = None
         if bar:
@@ -274,15 +277,17 @@ def train(
                 if cfg.clip_norm:
                     nn.utils.clip_grad_norm_(params, cfg.clip_norm)
                 opt.step()
-                loss_sum += loss.item() * len(idx)
+                losses.append(loss.detach())
+                sizes.append(len(idx))
                 if bar:
                     done = min((b + 1) * cfg.batch_size, n)
-                    bar.update(task, advance=1, loss=loss_sum / done,
-                               dps=done / max(time.perf_counter() - t0, 1e-9))
+                    if b % PROGRESS_LOSS_EVERY == 0 or b == batches - 1:  # reading the loss waits for the device
+                        shown = host_sum(losses, sizes) / done
+                    bar.update(task, advance=1, loss=shown, dps=done / max(time.perf_counter() - t0, 1e-9))
         finally:
             if bar:
                 bar.stop()
-        train_loss = loss_sum / n
+        train_loss = host_sum(losses, sizes) / n
         valid_loss, pred = predict_tensors(model, prep.x_valid, prep.y_valid, cfg.batch_size, device,
                                             prep.len_valid)
         rep = metrics_report(gold, pred, labels.names)
