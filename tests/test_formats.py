@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -274,3 +275,35 @@ def test_a_file_without_a_csv_name_and_a_tab_in_its_first_line_is_tsv(tmp_path, 
                            input="id\ttext\n7\tstocks fell, sharply\n")
     assert r.exit_code == 0, r.output
     assert r.output.splitlines()[0] == "id\ttext\tlabel" and r.output.splitlines()[1].startswith("7\tstocks fell, ")
+
+
+@pytest.mark.parametrize("head, what", [
+    (b"PK\x03\x04\x14\x00\x00\x00", "a ZIP archive (an Excel .xlsx or OpenDocument .ods workbook is one)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00", "an old Excel .xls (OLE) file"),
+    (b"PAR1\x15\x04\x15", "a Parquet file"),
+    (gzip.compress(b"label,text\n1,a\n"), "gzip-compressed"),
+    (b"BZh91AY&SY", "bzip2-compressed"),
+    (b"SQLite format 3\x00\x10\x00", "an SQLite database"),
+])
+def test_a_binary_file_is_named_for_what_it_is(tmp_path, tiny_bundle, head, what):
+    path = tmp_path / "data.csv"
+    path.write_bytes(head + b"\n" + bytes(range(256)))
+    with pytest.raises(DataError, match=rf"data\.csv: {re.escape(what)}, not text; lstmtc reads CSV/TSV, JSON Lines "
+                                        r"or fastText text: "):
+        read_labelled(path)
+    r = CliRunner().invoke(classify_main, ["--model", str(tiny_bundle), str(path)])  # line mode replaces bad bytes
+    assert r.exit_code == 1 and r.output.startswith(f"Error: {path}: {what}, not text;") and r.output.count("\n") == 1
+
+
+def test_nul_bytes_are_not_text_but_a_stray_one_is(tmp_path, tiny_bundle):
+    wide = tmp_path / "wide.txt"
+    wide.write_bytes("stocks rose\nthe striker scored\n".encode("utf-16-le"))  # no byte-order mark
+    r = CliRunner().invoke(classify_main, ["--model", str(tiny_bundle), str(wide)])
+    assert r.exit_code == 1 and "31 NUL bytes in the first 62: not UTF-8 text. UTF-16 without a byte-order mark? name " \
+                                "it with --encoding utf-16-le" in r.output
+    r = CliRunner().invoke(classify_main, ["--model", str(tiny_bundle), "--encoding", "utf-16-le", str(wide)])
+    assert r.exit_code == 0 and len(r.output.splitlines()) == 2
+    stray = tmp_path / "stray.txt"
+    stray.write_bytes(b"stocks rose\x00 today\nthe striker scored\n")
+    r = CliRunner().invoke(classify_main, ["--model", str(tiny_bundle), str(stray)])
+    assert r.exit_code == 0 and len(r.output.splitlines()) == 2

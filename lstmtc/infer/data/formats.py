@@ -37,6 +37,42 @@ _FASTTEXT_LINE = re.compile(r"[ \t]*((?:__label__\S*[ \t]*)+)(.*)", re.S)
 QUOTINGS = ("csv", "none")
 
 
+_SPREADSHEET = "save it as CSV (UTF-8) from the spreadsheet, or convert it with pandas.read_excel(...).to_csv(...)"
+_COLUMNAR = ("convert it with pandas: pd.read_parquet(...).to_csv(..., index=False), or "
+             ".to_json(..., orient='records', lines=True)")
+# Leading bytes of files that are not text, what they are, and how to get text from them.
+BINARY = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx or OpenDocument .ods workbook is one)", _SPREADSHEET),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel .xls (OLE) file", _SPREADSHEET),
+    (b"PAR1", "a Parquet file", _COLUMNAR),
+    (b"ARROW1", "an Arrow file", _COLUMNAR),
+    (b"\x1f\x8b", "gzip-compressed", "name it .gz, and it is decompressed as it is read"),
+    (b"BZh", "bzip2-compressed", "decompress it (bunzip2), or recompress it as .gz"),
+    (b"\xfd7zXZ\x00", "xz-compressed", "decompress it (unxz), or recompress it as .gz"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed", "decompress it (unzstd), or recompress it as .gz"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "extract it"),
+    (b"SQLite format 3\x00", "an SQLite database", "export the table as CSV (sqlite3 -csv -header DB 'select ...')"),
+    (b"%PDF", "a PDF document", "extract its text first"),
+    (b"\x93NUMPY", "a NumPy array", "save the texts and labels as CSV"),
+    (b"\x7fELF", "a program", "give the data file"),
+)
+# A first block with more NUL bytes than this share is not UTF-8 text (UTF-16/32 without a
+# byte-order mark, or binary); a stray NUL in text passes.
+NUL_SHARE = 0.1
+
+
+def check_text(head: bytes, name: str) -> None:
+    """An input whose first bytes show it is not UTF-8 text: an error naming what it is and the way to
+    text, instead of "not valid UTF-8" (or, where bad bytes are replaced, labels for binary noise)."""
+    for magic, what, fix in BINARY:
+        if head.startswith(magic) and (magic != b"BZh" or (len(head) > 3 and head[3] in b"123456789")):
+            raise DataError(f"{name}: {what}, not text; lstmtc reads CSV/TSV, JSON Lines or fastText text: {fix}")
+    if head and head.count(0) > NUL_SHARE * len(head):
+        raise DataError(f"{name}: {head.count(0)} NUL bytes in the first {len(head)}: not UTF-8 text. UTF-16 "
+                        "without a byte-order mark? name it with --encoding utf-16-le (or utf-16-be); "
+                        "otherwise give a text file")
+
+
 def _name(path) -> str:
     name = str(path).lower()
     return name[:-3] if name.endswith(".gz") else name

@@ -196,8 +196,8 @@ def _cr_reader(read: Callable[[], bytes]) -> Callable[[], bytes]:
     return cr_read
 
 
-def _block_reader(source: int | BinaryIO,
-                  encoding: str | None = None) -> tuple[Callable[[], bytes], Callable[[], bool]]:
+def _block_reader(source: int | BinaryIO, encoding: str | None = None,
+                  name: str = "<input>") -> tuple[Callable[[], bytes], Callable[[], bool]]:
     """(read, pending) for a file descriptor or a binary stream; a stream without a descriptor (an
     in-memory buffer, an embedding host's sys.stdin, a decompressor) is read to the end as it is.
     ``read`` gives UTF-8 (``transcode.utf8_reader``) with LF or CRLF line ends (``_cr_reader``)."""
@@ -206,14 +206,14 @@ def _block_reader(source: int | BinaryIO,
     else:
         read1 = getattr(source, "read1", None) or source.read
         read, pending = (lambda: read1(READ_SIZE)), (lambda: True)
-    return _cr_reader(utf8_reader(read, encoding)), pending
+    return _cr_reader(utf8_reader(read, encoding, name)), pending
 
 
 def _blocks(source: int | BinaryIO, on_bytes: Callable[[int], None] | None, wait_for_more: bool,
-            encoding: str | None = None) -> Iterator[bytes]:
+            encoding: str | None = None, name: str = "<input>") -> Iterator[bytes]:
     """The input in blocks of whole physical lines (the last block may end without a line end) as it
     arrives. An empty block: a live input (``wait_for_more``) has nothing more to give right now."""
-    read, pending = _block_reader(source, encoding)
+    read, pending = _block_reader(source, encoding, name)
     # An unfinished line grows in place (one copy of a long line, never its pieces and their join);
     # a finished one is handed on as it is, bytes or bytearray.
     unfinished = bytearray()
@@ -249,7 +249,7 @@ def _lines(source: int | BinaryIO, decode: Decoder, keep_ends: bool, on_bytes=No
     line by line from the block's bytes, so the decoder names the line and a long line exists once
     as bytes and once as text, never a third time."""
     line_no = offset = 0
-    for block in _blocks(source, on_bytes, wait_for_more, decode.encoding):
+    for block in _blocks(source, on_bytes, wait_for_more, decode.encoding, decode.source):
         if not block:
             yield PAUSE
             continue

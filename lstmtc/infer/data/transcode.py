@@ -9,6 +9,7 @@ import codecs
 from collections.abc import Callable
 
 from ..errors import DataError
+from .formats import check_text
 
 # Byte-order marks of the wide encodings, longest first (UTF-32 LE's starts with UTF-16 LE's).
 WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
@@ -39,11 +40,12 @@ def _invalid(error: UnicodeDecodeError) -> tuple[str, int]:
 codecs.register_error("lstmtc-invalid-wide", _invalid)
 
 
-def utf8_reader(read: Callable[[], bytes], encoding: str | None = None) -> Callable[[], bytes]:
+def utf8_reader(read: Callable[[], bytes], encoding: str | None = None, name: str = "<input>") -> Callable[[], bytes]:
     """``read`` as UTF-8: decoded from ``encoding`` (a codec name as ``check_encoding`` returns it) and
     re-encoded; without one, an input starting with a UTF-16/UTF-32 byte-order mark is decoded as such
-    (the mark dropped) and any other input passes unchanged. Invalid input and a truncated last
-    character come out as invalid UTF-8."""
+    (the mark dropped), one that starts like a binary file is an error naming ``name``
+    (``formats.check_text``), and any other input passes unchanged. Invalid input and a truncated
+    last character come out as invalid UTF-8."""
     state: dict = {}
 
     def transcode(codec: str):
@@ -64,6 +66,7 @@ def utf8_reader(read: Callable[[], bytes], encoding: str | None = None) -> Calla
             head += more
         wide = next((enc for bom, enc in WIDE_BOMS if head.startswith(bom)), None)
         if wide is None:
+            check_text(head, name)
             state["read"] = read
             return head
         return convert(transcode(wide), head)
