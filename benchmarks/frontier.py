@@ -68,7 +68,7 @@ def score_bundle(bundle: Path, test: Path) -> dict:
 
     clf = Classifier.load(bundle)
     ev = evaluate_file(test, clf.bundle.labelset, clf.bundle.columns, Scorer(clf).classes)
-    rep = metrics_report(ev.data.labels, ev.pred, clf.labels)
+    rep = metrics_report(ev.gold, ev.pred, clf.labels)
     prov = clf.bundle.manifest.get("provenance") or {}
     history = prov.get("history") or []
     best = max(history, key=lambda h: h.get("valid_macro_f1", h.get("valid_acc", 0)), default={})

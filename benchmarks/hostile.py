@@ -761,6 +761,27 @@ def _(env: Env) -> Outcome:
     return finished(r, r.stderr, r.stdout.count(b"\n") == 3 and mib < 300, f"peak RSS {mib:.0f} MiB")
 
 
+@case("classify --eval a 110 MB labelled file: the report, peak RSS under 200 MB", expect=0)
+def _(env: Env) -> Outcome:
+    import json
+
+    from benchmarks.rss import WRAPPER
+
+    d = env.scratch()
+    p = d / "big.csv"
+    rows = [f'"{i % 4 + 1}","title {i}","{TOPICS[list(TOPICS)[i % 4]]} and some more words of filler"\n'
+            for i in range(4000)]
+    block = "".join(rows).encode()
+    with open(p, "wb") as f:
+        for _ in range(110_000_000 // len(block)):
+            f.write(block)
+    report = d / "rss.json"
+    r = subprocess.run([sys.executable, "-c", WRAPPER, report, *command("classify", "--eval", p)],
+                       capture_output=True, timeout=TIMEOUT)
+    mib = json.loads(report.read_text())["maxrss_kib"] / 1024 if report.exists() else float("inf")
+    return finished(r, r.stderr, r.stdout.startswith(b"N\t") and mib < 200, f"peak RSS {mib:.0f} MiB")
+
+
 # ------------------------------------------------------------------------------------ runner
 
 

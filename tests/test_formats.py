@@ -299,11 +299,31 @@ def test_nul_bytes_are_not_text_but_a_stray_one_is(tmp_path, tiny_bundle):
     wide = tmp_path / "wide.txt"
     wide.write_bytes("stocks rose\nthe striker scored\n".encode("utf-16-le"))  # no byte-order mark
     r = CliRunner().invoke(classify_main, ["--model", str(tiny_bundle), str(wide)])
-    assert r.exit_code == 1 and "31 NUL bytes in the first 62: not UTF-8 text. UTF-16 without a byte-order mark? name " \
-                                "it with --encoding utf-16-le" in r.output
+    assert r.exit_code == 1
+    assert "31 NUL bytes in the first 62: not UTF-8 text. UTF-16 without a byte-order mark? name it with --encoding " \
+           "utf-16-le" in r.output
     r = CliRunner().invoke(classify_main, ["--model", str(tiny_bundle), "--encoding", "utf-16-le", str(wide)])
     assert r.exit_code == 0 and len(r.output.splitlines()) == 2
     stray = tmp_path / "stray.txt"
     stray.write_bytes(b"stocks rose\x00 today\nthe striker scored\n")
     r = CliRunner().invoke(classify_main, ["--model", str(tiny_bundle), str(stray)])
     assert r.exit_code == 0 and len(r.output.splitlines()) == 2
+
+
+def test_evaluation_reads_in_batches_what_read_labelled_reads(tmp_path):
+    from lstmtc.infer.data import labelled_batches
+
+    rows = make_rows(25, seed=9)
+    path = write_agnews_csv(tmp_path / "t.csv", rows)
+    whole = read_labelled(path)
+    batches = list(labelled_batches(path, whole.labelset, 10))
+    assert [len(t) for t, _ in batches] == [10, 10, 5]
+    assert sum((t for t, _ in batches), []) == whole.texts and sum((y for _, y in batches), []) == whole.labels
+    unknown = tmp_path / "u.csv"
+    unknown.write_text("label,text\n1,a\n2,b\n7,c\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"u\.csv:4: unknown label '7'; the model's classes are 1 \(World\), 2 "):
+        list(labelled_batches(unknown, whole.labelset, 2))
+    header_only = tmp_path / "h.csv"
+    header_only.write_text("label,text\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"h\.csv: no data rows$"):
+        list(labelled_batches(header_only, whole.labelset, 2))

@@ -43,7 +43,7 @@ def _score(model_path, data_path, read_options: dict | None = None, batch_size: 
 
         ev = evaluate_file(data_path, ckpt.labelset, ckpt.columns, predict, read_options, batch_size)
         kind = "checkpoint"
-    return {"gold": np.asarray(ev.data.labels), "pred": ev.pred, "labels": list(ev.data.labelset.names),
+    return {"gold": ev.gold, "pred": ev.pred, "labels": list(ev.labelset.names),
             "kind": kind, "columns": ev.columns}
 
 

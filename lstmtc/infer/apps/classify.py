@@ -94,7 +94,7 @@ def evaluate(scorer: Scorer, bundle, path: str, read_options: dict, console,
     if ev.columns and warn:
         warn(f"columns from the model: {describe_columns(ev.columns)}")
     labels = scorer.labels
-    r = report(ev.data.labels, ev.pred.tolist(), labels)
+    r = report(ev.gold.tolist(), ev.pred.tolist(), labels)
     print_report(console, r["n"], r["accuracy"], r["per_class"], r["confusion_matrix"], labels,
                  default_note(len(labels), "lstmtc-evaluate MODEL DATA --out DIR writes it to DIR/metrics.json"))
     return r

@@ -17,7 +17,7 @@ wide as the first.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import DataError
@@ -40,6 +40,41 @@ class Dataset:
         return len(self.texts)
 
 
+def _open(path, text_column, title_column, label_column, header, delimiter, quoting, encoding):
+    table = open_table(path, header=header, text_column=text_column, title_column=title_column,
+                       label_column=label_column, need_label=True, delimiter=delimiter, quoting=quoting,
+                       encoding=encoding, formats=FORMATS)
+    if table is None:
+        raise DataError(f"{path}: the file is empty")
+    return table
+
+
+def _rows(table, path) -> Iterator[tuple[int, list[str], str]]:
+    """(line, fields, label) of every data row; an empty label is an error (else a class named ""
+    that every blank cell joins)."""
+    for line, row in table.rows:
+        label = normalize(row[table.columns.label])
+        if not label:
+            raise DataError(f"{path}:{line}: the label is empty; fill it in or drop the row")
+        yield line, row, label
+
+
+def _indexer(labelset: LabelSet, path) -> Callable[[str, int], int]:
+    """label -> class index on ``labelset``; a label it does not have is an error naming the line."""
+    index = labelset.index_map()
+
+    def look_up(value: str, line: int) -> int:
+        i = index.get(value)
+        if i is None:
+            raise DataError(
+                f"{path}:{line}: unknown label {value!r}; the model's classes are "
+                + ", ".join(f"{v} ({n})" if v != n else n for v, n in zip(labelset.values, labelset.names))
+            )
+        return i
+
+    return look_up
+
+
 def read_labelled(
     path: str | os.PathLike,
     labelset: LabelSet | None = None,
@@ -53,25 +88,18 @@ def read_labelled(
     label_names: Sequence[str] | None = None,
     encoding: str | None = None,
 ) -> Dataset:
-    """Read a labelled file. With ``labelset`` (a model's classes) labels are mapped onto it and an
-    unknown label is an error; without one the classes are inferred from the file."""
-    table = open_table(path, header=header, text_column=text_column, title_column=title_column,
-                       label_column=label_column, need_label=True, delimiter=delimiter, quoting=quoting,
-                       encoding=encoding, formats=FORMATS)
-    if table is None:
-        raise DataError(f"{path}: the file is empty")
-    cols = table.columns
+    """Read a labelled file into memory (training). With ``labelset`` (a model's classes) labels are
+    mapped onto it and an unknown label is an error; without one the classes are inferred from the
+    file. ``labelled_batches`` reads one for evaluation in bounded memory."""
+    table = _open(path, text_column, title_column, label_column, header, delimiter, quoting, encoding)
     quotes_are_text = table.format == CSV and table.quoting == "none"
     texts: list[str] = []
     raw: list[str] = []
     lines: list[int] = []
     quoted = 0
-    for line, row in table.rows:
+    for line, row, label in _rows(table, path):
         if quotes_are_text and any('"' in f for f in row):
             quoted += 1
-        label = normalize(row[cols.label])
-        if not label:  # else a class named "" that every blank cell joins
-            raise DataError(f"{path}:{line}: the label is empty; fill it in or drop the row")
         texts.append(table.text(row))
         raw.append(label)
         lines.append(line)
@@ -103,17 +131,34 @@ def read_labelled(
             # The reference task's convention; on other data with labels 1..4 these names would be wrong.
             notes.append(f"{path}: labels 1..4 are named as AG News's classes ({', '.join(AG_NEWS_NAMES)}); "
                          "for other data name them with --label-names (--label-names 1,2,3,4 keeps the numbers)")
-    index = labelset.index_map()
-    labels = []
-    for value, line in zip(raw, lines):
-        i = index.get(value)
-        if i is None:
-            raise DataError(
-                f"{path}:{line}: unknown label {value!r}; the model's classes are "
-                + ", ".join(f"{v} ({n})" if v != n else n for v, n in zip(labelset.values, labelset.names))
-            )
-        labels.append(i)
+    look_up = _indexer(labelset, path)
+    labels = [look_up(value, line) for value, line in zip(raw, lines)]
     return Dataset(texts, labels, labelset, str(path), notes)
+
+
+def labelled_batches(path: str | os.PathLike, labelset: LabelSet, batch_size: int, *,
+                     text_column: str | int | None = None, title_column: str | int | None = None,
+                     label_column: str | int | None = None, header: bool | None = None,
+                     delimiter: str | None = None, quoting: str | None = None,
+                     encoding: str | None = None) -> Iterator[tuple[list[str], list[int]]]:
+    """(texts, class indices on ``labelset``) of a labelled file, ``batch_size`` rows at a time:
+    evaluation of a file of any size in bounded memory, with ``read_labelled``'s rules and errors."""
+    table = _open(path, text_column, title_column, label_column, header, delimiter, quoting, encoding)
+    look_up = _indexer(labelset, path)
+    texts: list[str] = []
+    labels: list[int] = []
+    seen = False
+    for line, row, label in _rows(table, path):
+        texts.append(table.text(row))
+        labels.append(look_up(label, line))
+        if len(texts) == batch_size:
+            seen = True
+            yield texts, labels
+            texts, labels = [], []
+    if texts:
+        yield texts, labels
+    elif not seen:
+        raise DataError(f"{path}: no data rows")
 
 
 def _label_spread(table, raw: list[str], texts: list[str]) -> str | None:

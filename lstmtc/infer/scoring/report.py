@@ -15,10 +15,9 @@ import numpy as np
 
 from ..data.columns import KNOWN_NAMES, table_records
 from ..data.formats import FORMATS
-from ..data.labelled import Dataset, read_labelled
+from ..data.labelled import labelled_batches
 from ..errors import LstmtcError
 from ..labels import LabelSet
-from .scorer import batched
 
 ROLES = ("text", "title", "label")
 # Up to this many classes the terminal shows the whole confusion matrix; beyond it a matrix
@@ -147,23 +146,27 @@ def print_confusion(console, cm, labels: Sequence[str], full_matrix_note: str | 
 
 @dataclass
 class Evaluated:
-    """A labelled file and the model's prediction (a class index) for each of its documents."""
+    """A labelled file's classes and the model's prediction (class indices) for each of its documents."""
 
-    data: Dataset
+    gold: np.ndarray
     pred: np.ndarray
+    labelset: LabelSet
     columns: dict  # the columns taken from the model ({} when the options named them all)
 
 
 def evaluate_file(path, labelset: LabelSet, model_columns: dict | None, predict: Callable[[list[str]], np.ndarray],
                   read_options: dict | None = None, batch_size: int = BATCH) -> Evaluated:
     """Read labelled ``path`` onto the model's classes and predict every document, ``batch_size`` at a
-    time with ``predict`` (texts -> class indices). Columns the options do not name come from the
-    model's training columns (``model_columns``) where the file has them."""
+    time with ``predict`` (texts -> class indices), keeping only the class indices: memory stays
+    bounded whatever the file's size. Columns the options do not name come from the model's
+    training columns (``model_columns``) where the file has them."""
     opts = {k: v for k, v in (read_options or {}).items() if k != "label_names"}
     opts, taken = with_model_columns(path, opts, model_columns)
-    data = read_labelled(path, labelset, **opts)
-    pred = np.concatenate([np.asarray(predict(texts)) for texts in batched(data.texts, batch_size)])
-    return Evaluated(data, pred, taken)
+    gold, pred = [], []
+    for texts, labels in labelled_batches(path, labelset, batch_size, **opts):
+        pred.append(np.asarray(predict(texts)))
+        gold.append(np.asarray(labels, dtype=np.int64))
+    return Evaluated(np.concatenate(gold), np.concatenate(pred), labelset, taken)
 
 
 def print_report(console, n: int, accuracy: float, per_class: Mapping[str, Mapping], confusion,
