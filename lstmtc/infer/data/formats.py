@@ -1,5 +1,6 @@
-"""Labelled data that is not CSV/TSV, read as tables by the one reader: JSON Lines and fastText's
-training format. The format is sniffed from the name and the first non-blank line:
+"""What kind of file an input is, decided in one place for every verb: CSV/TSV and its dialect,
+JSON Lines and fastText's training format (read as tables by the one reader), or not text at all.
+The format is sniffed from the name and the first non-blank line:
 
 - JSON Lines (``.jsonl``/``.ndjson``, or a first line that is a JSON object): one object per line,
   as ``pandas.DataFrame.to_json(orient="records", lines=True)`` and Hugging Face's ``to_json`` write
@@ -9,10 +10,13 @@ training format. The format is sniffed from the name and the first non-blank lin
   that is read is an error naming the line; other keys are not looked at.
 - fastText (a first line starting with ``__label__``): ``__label__CLASS text`` per line, read as the
   columns ``label`` and ``text``. More than one label on a line (multi-label) is an error.
+- CSV/TSV: a ``.csv``/``.tsv``/``.tab`` name is always CSV/TSV as named; another name is TSV when
+  its first line holds a tab, else CSV (``dialect``).
 
-A ``.csv``/``.tsv``/``.tab`` name is always CSV/TSV. Where only CSV/TSV is read (lstmtc-classify
-``--csv``, the Dask engine), a JSON Lines or fastText file is an error that says how to pass its
-texts instead of a confusing column count.
+Where only CSV/TSV is read (lstmtc-classify ``--csv``, the Dask engine), a JSON Lines or fastText
+file is an error that says how to pass its texts instead of a confusing column count. An input that
+starts like a binary file (a workbook, Parquet, an archive, UTF-16 without a byte-order mark) is an
+error naming what it is (``check_text``, called by the reader on the first bytes).
 """
 
 from __future__ import annotations
