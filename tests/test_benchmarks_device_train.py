@@ -31,3 +31,14 @@ def test_smoke_run_on_the_cpu(tmp_path, capsys):
         assert r["best_epoch"] == 1 and 0 <= r["best_valid_acc"] <= 1
         assert r["test_n"] == 7600 and 0 <= r["test_accuracy"] <= 1
     assert "lstmtc-train on cpu: AG News pool" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not (DATA / "train_pool.csv").is_file(), reason=f"needs {DATA} (CI always has it)")
+def test_profile_train_step_on_the_cpu(tmp_path, capsys):
+    prof = importlib.import_module("benchmarks.profile_train_step")
+    out = tmp_path / "profile.json"
+    prof.main(["--device", "cpu", "--steps", "3", "--limit", "400", "--json", str(out)])
+    data = json.loads(out.read_text())
+    assert data["device"] == "cpu" and data["batch_size"] == 16 and data["step_ms"] > 0
+    assert data["top_host_ops"] and all(op["calls"] >= 1 for op in data["top_host_ops"])
+    assert "device cpu, batch 16, 3 steps:" in capsys.readouterr().out
