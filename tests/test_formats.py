@@ -59,18 +59,25 @@ def test_jsonl_columns_by_name_and_values_of_every_json_type(tmp_path):
         read_labelled(path, text_column="review", label_column="nope")
 
 
-@pytest.mark.parametrize("second, message", [
-    ('{"label": "a"}', r"b\.jsonl:2: no key 'text', which the first object has and holds the text$"),
-    ('{"text": "x", "label": ["a", "b"]}', r"b\.jsonl:2: 'label' is a JSON list; lstmtc trains one label per text$"),
-    ('{"text": {"t": 1}, "label": "a"}', r"b\.jsonl:2: 'text' is a JSON object; the text must be a string$"),
-    ('{"text": "x", "label": null}', r"b\.jsonl:2: the label is empty; fill it in or drop the row$"),
-    ('["x", "a"]', r"b\.jsonl:2: a JSON list where each line should hold an object such as \{\"text\""),
-    ('{"text": "x", "label": "a"', r"b\.jsonl:2: not valid JSON \(Expecting ',' delimiter\); each line of a JSON "
-                                   r"Lines file holds one object$"),
+@pytest.mark.parametrize("name, second, message", [
+    ("b.jsonl", '{"label": "a"}', r"b\.jsonl:2: no key 'text', which the first object has and holds the text$"),
+    ("b.jsonl", '{"text": "x", "label": ["a", "b"]}',
+     r"b\.jsonl:2: 'label' is a JSON list; lstmtc trains one label per text$"),
+    ("b.jsonl", '{"text": {"t": 1}, "label": "a"}', r"b\.jsonl:2: 'text' is a JSON object; the text must be a string$"),
+    ("b.jsonl", '{"text": "x", "label": null}', r"b\.jsonl:2: the label is empty; fill it in or drop the row$"),
+    ("b.jsonl", '["x", "a"]', r"b\.jsonl:2: a JSON list where each line should hold an object such as \{\"text\""),
+    ("b.jsonl", '{"text": "x", "label": "a"', r"b\.jsonl:2: not valid JSON \(Expecting ',' delimiter\); each line of "
+                                               r"a JSON Lines file holds one object$"),
+    ("f.txt", "__label__a __label__b two labels", r"f\.txt:2: 2 labels \(__label__a, __label__b\); lstmtc trains one "
+                                                  r"label per text: keep one on each line$"),
+    ("f.txt", "no label here", r"f\.txt:2: no __label__ at the start of the line; each line of a fastText file is "
+                               r"__label__CLASS followed by the text$"),
+    ("f.txt", "__label__ text", r"f\.txt:2: the label is empty; fill it in or drop the row$"),
 ])
-def test_bad_jsonl_lines_are_one_line_errors_naming_the_line(tmp_path, second, message):
-    path = tmp_path / "b.jsonl"
-    path.write_text('{"text": "fine", "label": "a"}\n' + second + "\n", encoding="utf-8")
+def test_bad_lines_are_one_line_errors_naming_the_line(tmp_path, name, second, message):
+    first = '{"text": "fine", "label": "a"}' if name.endswith(".jsonl") else "__label__a fine"
+    path = tmp_path / name
+    path.write_text(first + "\n" + second + "\n", encoding="utf-8")
     with pytest.raises(DataError, match=message):
         read_labelled(path)
 
@@ -91,20 +98,6 @@ def test_fasttext_lines(tmp_path):
     ds = read_labelled(path)
     assert ds.texts == ["How do I   proof yeast?", "Roux too thin\t help", ""]
     assert [ds.labelset.names[i] for i in ds.labels] == ["baking", "sauce", "baking"]
-
-
-@pytest.mark.parametrize("line, message", [
-    ("__label__a __label__b two labels", r"f\.txt:2: 2 labels \(__label__a, __label__b\); lstmtc trains one label "
-                                         r"per text: keep one on each line$"),
-    ("no label here", r"f\.txt:2: no __label__ at the start of the line; each line of a fastText file is "
-                      r"__label__CLASS followed by the text$"),
-    ("__label__ text", r"f\.txt:2: the label is empty; fill it in or drop the row$"),
-])
-def test_bad_fasttext_lines(tmp_path, line, message):
-    path = tmp_path / "f.txt"
-    path.write_text("__label__a fine\n" + line + "\n", encoding="utf-8")
-    with pytest.raises(DataError, match=message):
-        read_labelled(path)
 
 
 def test_a_csv_name_or_a_delimiter_means_csv(tmp_path):

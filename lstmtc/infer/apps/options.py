@@ -15,30 +15,27 @@ def model_option(f):
     return click.option("-m", "--model", type=click.Path(), help=MODEL_HELP)(f)
 
 
-def _encoding(ctx, param, value):
-    """The codec's name (None for UTF-8, the reader's own), or a usage error before anything runs."""
-    if value is None:
-        return None
-    from ..data.transcode import check_encoding
-    from ..errors import DataError
+def _checked(check_name: str):
+    """A click callback: the value as ``data.formats``/``data.transcode``'s ``check_name`` returns it
+    (imported when an option is given), or a usage error before anything runs."""
 
-    try:
-        return check_encoding(value)
-    except DataError as e:
-        raise click.BadParameter(str(e)) from None
+    def callback(ctx, param, value):
+        if value is None:
+            return None
+        from ..data import formats, transcode
+        from ..errors import DataError
+
+        check = getattr(formats, check_name, None) or getattr(transcode, check_name)
+        try:
+            return check(value)
+        except DataError as e:
+            raise click.BadParameter(str(e)) from None
+
+    return callback
 
 
-def _delimiter(ctx, param, value):
-    """One character (``\\t`` or ``tab`` typed for a tab), or a usage error before anything runs."""
-    if value is None:
-        return None
-    from ..data.formats import check_delimiter
-    from ..errors import DataError
-
-    try:
-        return check_delimiter(value)
-    except DataError as e:
-        raise click.BadParameter(str(e)) from None
+# The codec's name (None for UTF-8, the reader's own); one character (a typed \t or tab: a tab).
+_encoding, _delimiter = _checked("check_encoding"), _checked("check_delimiter")
 
 
 def delimiter_option(help: str):
