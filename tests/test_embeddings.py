@@ -149,6 +149,27 @@ def test_invalid_utf8(tmp_path):
     assert error(path) == f"{path}:2: not valid UTF-8 (byte 0xe9 at column 4); vectors files must be UTF-8"
 
 
+@pytest.mark.parametrize("compress", [False, True])
+def test_binary_word2vec_and_fasttext_models_are_named(tmp_path, compress):
+    import struct
+
+    rng = np.random.default_rng(0)
+    body = b"".join(f"w{i} ".encode() + struct.pack("<3f", *rng.normal(size=3)) + b"\n" for i in range(300))
+    path = tmp_path / "GoogleNews.bin"
+    path.write_bytes(gzip.compress(b"300 3\n" + body) if compress else b"300 3\n" + body)
+    assert error(path) == (f"{path}: word2vec's binary format (a 'COUNT DIM' header, then raw floats), not text; "
+                           f"convert it with gensim: KeyedVectors.load_word2vec_format('{path}', binary=True)"
+                           ".save_word2vec_format('vectors.txt')")
+    model = tmp_path / "cc.en.300.bin"
+    model.write_bytes(b"\xba\x16\x4f\x2f" + bytes(64))
+    assert error(model).startswith(f"{model}: a fastText model (.bin), not text vectors; give its .vec file")
+
+
+def test_a_huge_bad_word_is_cut_in_the_message(tmp_path):
+    path = write(tmp_path / "long.txt", "the 0.1 0.2\n" + "x" * 10_000 + " 1 y\n")
+    assert error(path) == f"{path}:2: value 2 of '{'x' * 40}' is 'y', not a number"
+
+
 def test_truncated_gzip(tmp_path):
     path = tmp_path / "cut.txt.gz"
     path.write_bytes(gzip.compress(("".join(f"w{i} 1 2\n" for i in range(2000))).encode())[:200])

@@ -126,8 +126,32 @@ def _read_text_vectors(path: Path, spec: str) -> Vectors:
         # By magic bytes, not by name: downloads are often renamed or decompressed without renaming.
         stream: BinaryIO = gzip.GzipFile(fileobj=raw) if raw.peek(2)[:2] == _GZIP_MAGIC else raw
         with stream:
+            _refuse_binary(stream.peek(_PEEK)[:_PEEK], path)
             words, matrix = _parse_rows(_numbered_lines(stream, path), path)
     return Vectors(words, matrix, spec)
+
+
+_PEEK = 4096
+_FASTTEXT_BIN_MAGIC = b"\xba\x16\x4f\x2f"  # 0x2F4F16BA, little-endian: a fastText model (.bin)
+
+
+def _refuse_binary(head: bytes, path: Path) -> None:
+    """The binary files people download beside the text vectors: named, with the way to text, instead
+    of a row of raw float bytes quoted as a word."""
+    if head.startswith(_FASTTEXT_BIN_MAGIC):
+        raise EmbeddingsError(f"{path}: a fastText model (.bin), not text vectors; give its .vec file (the same "
+                              "vectors as text), or write one with fastText's print-word-vectors")
+    first, _, rest = head.partition(b"\n")
+    try:
+        rest.decode("utf-8")
+    except UnicodeDecodeError as e:
+        binary = e.start < len(rest) - 4  # not a character cut at the end of the peek
+    else:
+        binary = b"\x00" in rest
+    if binary and _HEADER.fullmatch(first.decode("ascii", "replace").strip()):
+        raise EmbeddingsError(f"{path}: word2vec's binary format (a 'COUNT DIM' header, then raw floats), not text; "
+                              f"convert it with gensim: KeyedVectors.load_word2vec_format('{path}', binary=True)"
+                              ".save_word2vec_format('vectors.txt')")
 
 
 def _numbered_lines(stream: BinaryIO, path: Path) -> Iterator[tuple[int, str]]:
@@ -203,7 +227,7 @@ def _split_row(line: str, dim: int, where: str, expected: str) -> tuple[str, lis
     # Too few fields, or a "word" whose extra parts are all numbers ("cat 0.12"): a row with a
     # different dimension, not a word with a space in it.
     if len(fields) <= dim or (len(word_parts) > 1 and all(_is_number(p) for p in word_parts[1:])):
-        raise EmbeddingsError(f"{where}: {fields[0]!r} has {len(fields) - 1} values, but {expected}")
+        raise EmbeddingsError(f"{where}: {fields[0][:40]!r} has {len(fields) - 1} values, but {expected}")
     return " ".join(word_parts), fields[-dim:]
 
 
@@ -221,7 +245,8 @@ def _to_floats(values: list[str], word: str, where: str) -> np.ndarray:
             row = np.array(values, dtype=np.float32)
     except ValueError:
         bad = next(i for i, v in enumerate(values) if not _is_number(v))
-        raise EmbeddingsError(f"{where}: value {bad + 1} of {word!r} is {values[bad]!r}, not a number") from None
+        raise EmbeddingsError(f"{where}: value {bad + 1} of {word[:40]!r} is {values[bad][:40]!r}, "
+                              "not a number") from None
     if not np.isfinite(row).all():
         # nan/inf (or a float32 overflow) would silently poison every gradient through that row.
         raise EmbeddingsError(f"{where}: {word!r} has a value that is not a finite float32 (nan, inf or too large)")
