@@ -65,7 +65,7 @@ def test_jsonl_columns_by_name_and_values_of_every_json_type(tmp_path):
      r"b\.jsonl:2: 'label' is a JSON list; lstmtc trains one label per text$"),
     ("b.jsonl", '{"text": {"t": 1}, "label": "a"}', r"b\.jsonl:2: 'text' is a JSON object; the text must be a string$"),
     ("b.jsonl", '{"text": "x", "label": null}', r"b\.jsonl:2: the label is empty; fill it in or drop the row$"),
-    ("b.jsonl", '["x", "a"]', r"b\.jsonl:2: a JSON list where each line should hold an object such as \{\"text\""),
+    ("b.jsonl", '["x", "a"]', r"b\.jsonl:2: a JSON list where each row should be an object such as \{\"text\""),
     ("b.jsonl", '{"text": "x", "label": "a"', r"b\.jsonl:2: not valid JSON \(Expecting ',' delimiter\); each line of "
                                                r"a JSON Lines file holds one object$"),
     ("f.txt", "__label__a __label__b two labels", r"f\.txt:2: 2 labels \(__label__a, __label__b\); lstmtc trains one "
@@ -82,13 +82,29 @@ def test_bad_lines_are_one_line_errors_naming_the_line(tmp_path, name, second, m
         read_labelled(path)
 
 
-def test_a_json_document_is_refused_with_the_conversion(tmp_path):
-    for name, text in (("a.json", '[{"text": "x", "label": "a"}]'), ("b.json", '{\n "text": "x"\n}')):
-        path = tmp_path / name
-        path.write_text(text, encoding="utf-8")
-        with pytest.raises(DataError, match=rf"{name}: a JSON document, not JSON Lines \(one object per line\); "
-                                            rf"convert it with jq -c '\.\[\]' .*{name} > data\.jsonl$"):
-            read_labelled(path)
+def test_a_json_array_of_objects_is_read_with_its_line_numbers(tmp_path):
+    rows = [{"text": "goal", "label": "sports"}, {"label": "tech", "text": "chip", "x": [1]}]
+    pretty = tmp_path / "records.json"
+    pretty.write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    compact = tmp_path / "compact.json"
+    compact.write_text(json.dumps(rows), encoding="utf-8")
+    lines = tmp_path / "lines.json"  # JSON Lines under a .json name
+    lines.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    for path in (pretty, compact, lines):
+        ds = read_labelled(path)
+        assert ds.texts == ["goal", "chip"] and [ds.labelset.names[i] for i in ds.labels] == ["sports", "tech"]
+    bad = tmp_path / "bad.json"
+    bad.write_text('[\n {"text": "a", "label": "x"},\n\n {"text": "b", "label": ["x"]}\n]', encoding="utf-8")
+    with pytest.raises(DataError, match=r"bad\.json:4: 'label' is a JSON list; lstmtc trains one label per text$"):
+        read_labelled(bad)
+    cut = tmp_path / "cut.json"
+    cut.write_text('[\n {"text": "a", "label": "x"}\n {"text": "b"}', encoding="utf-8")
+    with pytest.raises(DataError, match=r"cut\.json:3: the array's items must be separated by ','"):
+        read_labelled(cut)
+    one = tmp_path / "one.json"
+    one.write_text('{\n "text": "x"\n}', encoding="utf-8")
+    with pytest.raises(DataError, match=r"one\.json: one JSON document, not an array of objects or JSON Lines"):
+        read_labelled(one)
 
 
 def test_fasttext_lines(tmp_path):

@@ -8,6 +8,8 @@ The format is sniffed from the name and the first non-blank line:
   (``text``, ``label``, ... or ``--text-column``/``--label-column`` NAME). A number or boolean
   label is read as its JSON text (``0``, ``true``); a list (multi-label) or an object in a column
   that is read is an error naming the line; other keys are not looked at.
+- a JSON array of such objects in a ``.json`` file (pandas' ``to_json(orient="records")``), read
+  whole, each row named by the line its object starts on; a ``.json`` file of JSON Lines is JSON Lines.
 - fastText (a first line starting with ``__label__``): ``__label__CLASS text`` per line, read as the
   columns ``label`` and ``text``. More than one label on a line (multi-label) is an error.
 - CSV/TSV: a ``.csv``/``.tsv``/``.tab`` name is always CSV/TSV as named; another name is TSV when
@@ -29,8 +31,8 @@ from itertools import chain
 
 from ..errors import DataError
 
-CSV, JSONL, FASTTEXT = "csv", "jsonl", "fasttext"
-FORMATS = (CSV, JSONL, FASTTEXT)
+CSV, JSONL, JSON, FASTTEXT = "csv", "jsonl", "json", "fasttext"
+FORMATS = (CSV, JSONL, JSON, FASTTEXT)
 LABEL_PREFIX = "__label__"
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonlines")
 TSV_SUFFIXES = (".tsv", ".tab")
@@ -141,20 +143,22 @@ def detect(path, first: str | None) -> str:
     return CSV
 
 
-def _refuse_json_document(src: str, path, first: str | None) -> None:
-    """A .json file holding one JSON document (an array of objects, or a pretty-printed object)."""
+def _json_document(path, first: str | None) -> str | None:
+    """For a .json name: JSON if it holds one array (of objects, as pandas' ``to_json(orient="records")``
+    writes it), JSONL if its first line is a whole object; a single pretty-printed object is an error."""
     if not _name(path).endswith(".json") or first is None:
-        return
+        return None
     stripped = first.strip()
-    one_object = stripped.startswith("{")
-    if one_object:
+    if stripped.startswith("["):
+        return JSON
+    if stripped.startswith("{"):
         try:
-            one_object = not isinstance(json.loads(stripped), dict)
+            if isinstance(json.loads(stripped), dict):
+                return JSONL
         except ValueError:
             pass
-    if stripped.startswith("[") or one_object:
-        raise DataError(f"{src}: a JSON document, not JSON Lines (one object per line); convert it with "
-                        f"jq -c '.[]' {src} > data.jsonl")
+    raise DataError(f"{path}: one JSON document, not an array of objects or JSON Lines (one object per line); "
+                    "give the rows as an array [{\"text\": ..., \"label\": ...}, ...] or one object per line")
 
 
 def sniff(path, src: str, lines: Iterator[str], allowed: Sequence[str]) -> tuple[str, Iterator[str], str | None]:
@@ -167,12 +171,12 @@ def sniff(path, src: str, lines: Iterator[str], allowed: Sequence[str]) -> tuple
         if line.strip():
             first = line
             break
-    _refuse_json_document(src, path, first)
-    fmt = detect(path, first)
+    fmt = _json_document(path, first) or detect(path, first)
     if fmt not in allowed:
-        what = "a JSON Lines file" if fmt == JSONL else "a fastText file (__label__CLASS text)"
-        texts = (f"jq -r .text {src} | lstmtc-classify" if fmt == JSONL
-                 else f"sed 's/^__label__[^ ]* *//' {src} | lstmtc-classify")
+        what = {JSONL: "a JSON Lines file", JSON: "a JSON array",
+                FASTTEXT: "a fastText file (__label__CLASS text)"}[fmt]
+        texts = {JSONL: f"jq -r .text {src} | lstmtc-classify", JSON: f"jq -r '.[].text' {src} | lstmtc-classify",
+                 FASTTEXT: f"sed 's/^__label__[^ ]* *//' {src} | lstmtc-classify"}[fmt]
         raise DataError(f"{src}: {what}, and only CSV/TSV is read here; lstmtc-train, lstmtc-evaluate and "
                         f"lstmtc-classify --eval read it as labelled data; to classify its texts: {texts}")
     return fmt, chain(head, lines), first
@@ -186,23 +190,58 @@ def refuse_as_lines(path) -> None:
 
 
 def parse(fmt: str, lines: Iterator[str], src: str) -> Iterator[tuple[int, list]]:
-    """(line, fields) of a JSON Lines or fastText file, the header first (line of the first record)."""
-    return _jsonl(lines, src) if fmt == JSONL else _fasttext(lines, src)
+    """(line, fields) of a JSON Lines, JSON array or fastText file, the header first (line of the first record)."""
+    if fmt == FASTTEXT:
+        return _fasttext(lines, src)
+    return _objects(_json_lines(lines, src) if fmt == JSONL else _json_array(lines, src), src)
 
 
-def _jsonl(lines: Iterator[str], src: str) -> Iterator[tuple[int, list]]:
-    keys: list[str] | None = None
+def _json_lines(lines: Iterator[str], src: str) -> Iterator[tuple[int, object]]:
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            yield number, json.loads(line)
         except ValueError as e:
-            reason = getattr(e, "msg", str(e))
-            raise DataError(f"{src}:{number}: not valid JSON ({reason}); each line of a JSON Lines file holds "
-                            "one object") from None
+            raise DataError(f"{src}:{number}: not valid JSON ({getattr(e, 'msg', e)}); each line of a JSON Lines file "
+                            "holds one object") from None
+
+
+def _json_array(lines: Iterator[str], src: str) -> Iterator[tuple[int, object]]:
+    """The items of one JSON array, each with the line it starts on (the array is read whole: a
+    document, unlike JSON Lines, cannot be split into rows before it is parsed)."""
+    text = "".join(lines)
+    decoder = json.JSONDecoder()
+    at, line, counted = text.index("[") + 1, 1, 0
+
+    def fail(what: str) -> DataError:
+        return DataError(f"{src}:{line + text.count(chr(10), counted, at)}: {what}")
+
+    while True:
+        while at < len(text) and text[at] in " \t\r\n":
+            at += 1
+        if text.startswith("]", at):
+            return
+        line, counted = line + text.count("\n", counted, at), at
+        try:
+            item, at = decoder.raw_decode(text, at)
+        except ValueError as e:
+            raise fail(f"not valid JSON ({getattr(e, 'msg', e)})") from None
+        yield line, item
+        while at < len(text) and text[at] in " \t\r\n":
+            at += 1
+        if text.startswith(",", at):
+            at += 1
+        elif not text.startswith("]", at):
+            raise fail("the array's items must be separated by ',' and the array closed with ']'")
+
+
+def _objects(items: Iterator[tuple[int, object]], src: str) -> Iterator[tuple[int, list]]:
+    """Rows of JSON objects: the first object's keys are the header; later objects' values by those keys."""
+    keys: list[str] | None = None
+    for number, obj in items:
         if not isinstance(obj, dict):
-            raise DataError(f"{src}:{number}: a JSON {_kind(obj)} where each line should hold an object such as "
+            raise DataError(f"{src}:{number}: a JSON {_kind(obj)} where each row should be an object such as "
                             '{"text": "...", "label": "..."}')
         if keys is None:
             keys = list(obj)
