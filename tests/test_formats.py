@@ -336,3 +336,10 @@ def test_evaluation_reads_in_batches_what_read_labelled_reads(tmp_path):
     header_only.write_text("label,text\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"h\.csv: no data rows$"):
         list(labelled_batches(header_only, whole.labelset, 2))
+
+
+def test_integer_labels_written_as_floats_are_the_integers(tmp_path):
+    path = write_jsonl(tmp_path / "f.jsonl", [{"text": "a", "label": 1.0}, {"text": "b", "label": 1},
+                                              {"text": "c", "label": 0}, {"text": "d", "label": "0.0"}])
+    ds = read_labelled(path)
+    assert ds.labelset.values == ("0", "1") and ds.labels == [1, 1, 0, 0]

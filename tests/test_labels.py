@@ -10,7 +10,8 @@ from lstmtc.infer.labels import AG_NEWS_NAMES, LabelSet, _as_int, normalize, sor
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("1", "1"), (" 1 ", "1"), ("01", "1"), ("+2", "2"), ("-0", "0"),
-                                               ("pos", "pos"), (" Sci/Tech ", "Sci/Tech"), ("1.0", "1.0")])
+                                               ("pos", "pos"), (" Sci/Tech ", "Sci/Tech"), ("1.0", "1"),
+                                               ("-2.00", "-2"), ("1.5", "1.5"), ("1.", "1.")])
 def test_normalize(raw, expected):
     assert normalize(raw) == expected
 
@@ -102,3 +103,9 @@ def test_integer_labels_infer_numeric_order(ints):
     assert ls.values == tuple(str(i) for i in sorted(set(ints)))
     m = ls.index_map()
     assert all(ls.values[m[normalize(v)]] == normalize(v) for v in values)
+
+
+def test_a_model_stored_with_a_float_label_still_maps_it():
+    old = LabelSet(("neg", "pos"), ("0.0", "1.0"))  # values as a model stored them before '1.0' meant '1'
+    m = old.index_map()
+    assert m[normalize("1.0")] == 1 and m["1.0"] == 1 and m["0"] == 0

@@ -45,10 +45,14 @@ def sort_names(names: Iterable[str]) -> list[str]:
     return sorted(names, key=sort_key)
 
 
+_INTEGRAL = re.compile(r"([+-]?\d+)\.0+")  # 1.0: how pandas writes an integer column that has a gap
+
+
 def normalize(value: str) -> str:
-    """'01' and ' 1' are the same class as '1'; other labels are taken as written (stripped)."""
+    """'01', ' 1' and '1.0' are the same class as '1'; other labels are taken as written (stripped)."""
     value = value.strip()
-    n = _as_int(value)
+    integral = _INTEGRAL.fullmatch(value)
+    n = _as_int(integral.group(1) if integral else value)
     return str(n) if n is not None else value
 
 
@@ -96,4 +100,7 @@ class LabelSet:
         """Raw value or class name -> class index."""
         m = {n: i for i, n in enumerate(self.names)}
         m.update({v: i for i, v in enumerate(self.values)})
+        # A model stored before '1.0' read as '1' keeps its '1.0' class for data read now.
+        for i, v in enumerate(self.values):
+            m.setdefault(normalize(v), i)
         return m
