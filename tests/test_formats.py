@@ -166,7 +166,7 @@ def test_where_only_csv_is_read_the_error_says_how_to_pass_the_texts(tmp_path, t
     assert r.exit_code == 1 and f"sed 's/^__label__[^ ]* *//' {fasttext} | lstmtc-classify" in r.output
     r = runner.invoke(classify_main, ["--model", str(tiny_bundle), str(jsonl)])
     assert r.exit_code == 1 and r.output == (
-        f"Error: {jsonl}: JSON Lines: each line would be classified as raw JSON, keys and all; pass its texts "
+        f"Error: {jsonl}: JSON Lines: each line would be read as raw JSON, keys and all; pass its texts "
         f"(jq -r .text {jsonl} | lstmtc-classify), or score it as labelled data with --eval\n")
 
 
@@ -343,3 +343,13 @@ def test_integer_labels_written_as_floats_are_the_integers(tmp_path):
                                               {"text": "c", "label": 0}, {"text": "d", "label": "0.0"}])
     ds = read_labelled(path)
     assert ds.labelset.values == ("0", "1") and ds.labels == [1, 1, 0, 0]
+
+
+def test_explain_does_not_read_a_json_line_as_text(tmp_path, tiny_bundle):
+    from lstmtc.infer.apps.explain_cli import main as explain_main
+
+    path = write_jsonl(tmp_path / "d.jsonl", [{"text": "stocks fell", "label": "3"}])
+    r = CliRunner().invoke(explain_main, ["--model", str(tiny_bundle), "--file", str(path), "--line", "1"])
+    assert r.exit_code == 1 and r.output == (
+        f"Error: {path}: JSON Lines: each line would be read as raw JSON, keys and all; pass the text itself: "
+        f"lstmtc-explain \"$(sed -n 1p {path} | jq -r .text)\"\n")

@@ -182,11 +182,13 @@ def sniff(path, src: str, lines: Iterator[str], allowed: Sequence[str]) -> tuple
     return fmt, chain(head, lines), first
 
 
-def refuse_as_lines(path) -> None:
-    """Line input named ``.jsonl``: each line would be classified as its raw JSON, keys and all."""
+def refuse_as_lines(path, way_out: str | None = None) -> None:
+    """Line input named ``.jsonl``: each line would be read as its raw JSON, keys and all.
+    ``way_out``: how to pass the text instead (default: lstmtc-classify's)."""
     if _name(path).endswith(JSONL_SUFFIXES):
-        raise DataError(f"{path}: JSON Lines: each line would be classified as raw JSON, keys and all; pass its "
-                        f"texts (jq -r .text {path} | lstmtc-classify), or score it as labelled data with --eval")
+        way_out = way_out or (f"pass its texts (jq -r .text {path} | lstmtc-classify), or score it as labelled data "
+                              "with --eval")
+        raise DataError(f"{path}: JSON Lines: each line would be read as raw JSON, keys and all; {way_out}")
 
 
 def parse(fmt: str, lines: Iterator[str], src: str) -> Iterator[tuple[int, list]]:

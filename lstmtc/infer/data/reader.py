@@ -312,6 +312,8 @@ def line_batches(source: int | BinaryIO, batch_size: int, decode: Decoder,
 
 def read_line(path, number: int | None = None, encoding: str | None = None) -> str:
     """Line ``number`` (1-based) of a text input ('-' = stdin), unterminated; None: its only line."""
+    file_formats.refuse_as_lines(path, f"pass the text itself: lstmtc-explain \"$(sed -n {number or 1}p {path} | "
+                                       "jq -r .text)\"")
     n = 0
     with line_source(path) as (source, name, _, _):
         lines = _lines(source, Decoder(name, encoding=encoding), keep_ends=False)
