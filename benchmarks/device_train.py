@@ -10,7 +10,7 @@ Prints seconds per epoch, the best validation epoch and test accuracy, and write
 without it each run keeps its own cap (preset: 10, recipe: 20 with early stopping).
 ``--limit N`` trains on the first N rows of a shuffled copy of the pool (smoke runs only).
 ``--bf16`` adds a third run last: the recipe with ``--precision bf16`` (mixed precision);
-``--only recipe,preset,recipe-bf16`` picks runs.
+``--only recipe,preset,recipe-bf16`` picks runs; ``--batch-size N`` sets the recipe runs' batch.
 The recipe runs first and the JSON is rewritten after every run, so a lease that ends mid-way
 still returns what finished.
 
@@ -51,9 +51,11 @@ def limited_copy(path: Path, n: int, folder: Path) -> Path:
 
 
 def run(name: str, preset: int | None, train_path: Path, test_path: Path | None, device: str,
-        epochs: int | None, folder: Path, precision: str = "fp32") -> dict:
+        epochs: int | None, folder: Path, precision: str = "fp32", batch_size: int | None = None) -> dict:
     options = {"epochs": epochs} if epochs else {}
     options["precision"] = precision
+    if batch_size and preset is None:
+        options["batch_size"] = batch_size
     cfg, model_args = resolve_settings(preset, options, device)
     out = folder / name
     t0 = time.perf_counter()
@@ -80,6 +82,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--limit", type=int, help="train on this many rows of the pool (smoke runs)")
     ap.add_argument("--bf16", action="store_true", help="add a run of the recipe in bf16 mixed precision")
     ap.add_argument("--only", help="comma-separated runs to do, of: recipe, preset, recipe-bf16")
+    ap.add_argument("--batch-size", type=int, help="the recipe runs' batch size (default: the recipe's rule)")
     ap.add_argument("--json", help="write the results here (rewritten after every run)")
     a = ap.parse_args(argv)
     test = Path(a.test) if a.test else None
@@ -96,7 +99,7 @@ def main(argv=None) -> dict:
         folder = Path(d)
         train_path = limited_copy(Path(a.train), a.limit, folder) if a.limit else Path(a.train)
         for name, preset, precision in plan:
-            results.append(run(name, preset, train_path, test, a.device, a.epochs, folder, precision))
+            results.append(run(name, preset, train_path, test, a.device, a.epochs, folder, precision, a.batch_size))
             if a.json:
                 write_json(Path(a.json), "device_train", {"device_name": device_name, "torch": torch.__version__,
                                                           "args": vars(a), "runs": results})
