@@ -371,8 +371,8 @@ def test_output_to_missing_directory_or_a_directory(tmp_path, tiny_bundle):
     (["--eval", "a.csv", "-k", "2", "-o", "r.txt"], "drop --k, --output"),
     (["--csv", "a.csv", "-k", "2"], "--k: line input only"),
     (["--csv", "a.csv", "--threshold", "0.5", "--format", "jsonl"], "--threshold, --format: line input only"),
-    (["--text-column", "text"], "need --csv, --tsv or --eval"),
-    (["--no-header"], "need --csv, --tsv or --eval"),
+    (["--text-column", "text"], "need --csv, --tsv, --jsonl or --eval"),
+    (["--no-header"], "need --csv, --tsv, --jsonl or --eval"),
     (["--csv", "a.csv", "--text-column", "text", "--label-column", "label"], "--label-column is for --eval"),
 ])
 def test_conflicting_options(tmp_path, tiny_bundle, args, fragment):

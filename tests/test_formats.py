@@ -3,6 +3,7 @@ labelled data, exactly as the same rows in a CSV; refused with a way out where o
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import re
@@ -161,13 +162,13 @@ def test_where_only_csv_is_read_the_error_says_how_to_pass_the_texts(tmp_path, t
     assert r.exit_code == 1
     assert r.output == (f"Error: {jsonl}: a JSON Lines file, and only CSV/TSV is read here; lstmtc-train, "
                         "lstmtc-evaluate and lstmtc-classify --eval read it as labelled data; to classify its texts: "
-                        f"jq -r .text {jsonl} | lstmtc-classify\n")
+                        f"lstmtc-classify --jsonl {jsonl}\n")
     r = runner.invoke(classify_main, ["--model", str(tiny_bundle), "--csv", str(fasttext)])
     assert r.exit_code == 1 and f"sed 's/^__label__[^ ]* *//' {fasttext} | lstmtc-classify" in r.output
     r = runner.invoke(classify_main, ["--model", str(tiny_bundle), str(jsonl)])
     assert r.exit_code == 1 and r.output == (
-        f"Error: {jsonl}: JSON Lines: each line would be read as raw JSON, keys and all; pass its texts "
-        f"(jq -r .text {jsonl} | lstmtc-classify), or score it as labelled data with --eval\n")
+        f"Error: {jsonl}: JSON Lines: each line would be read as raw JSON, keys and all; score it with "
+        f"lstmtc-classify --jsonl {jsonl} (--eval for labelled data)\n")
 
 
 def test_lstmtc_train_on_jsonl_learns_what_it_learns_from_the_csv(tmp_path):
@@ -353,3 +354,53 @@ def test_explain_does_not_read_a_json_line_as_text(tmp_path, tiny_bundle):
     assert r.exit_code == 1 and r.output == (
         f"Error: {path}: JSON Lines: each line would be read as raw JSON, keys and all; pass the text itself: "
         f"lstmtc-explain \"$(sed -n 1p {path} | jq -r .text)\"\n")
+
+
+def test_classify_jsonl_adds_the_prediction_keys_as_csv_mode_adds_columns(tmp_path, tiny_bundle):
+    rows = make_rows(30, seed=11)
+    objects = [{"id": i, "title": t, "description": b} for i, (_, t, b) in enumerate(rows)]
+    objects[4]["title"] = objects[4]["description"] = None  # no text: null answers, as empty cells get empty cells
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text("\n".join(json.dumps(o) for o in objects[:10]) + "\n\n" +
+                     "\n".join(json.dumps(o) for o in objects[10:]) + "\n", encoding="utf-8")
+    csv_path = tmp_path / "in.csv"
+    with open(csv_path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "title", "description"])
+        w.writerows([o["id"], o["title"] or "", o["description"] or ""] for o in objects)
+    runner = CliRunner()
+    got = runner.invoke(classify_main, ["--model", str(tiny_bundle), "--jsonl", str(jsonl), "--prob"])
+    ref = runner.invoke(classify_main, ["--model", str(tiny_bundle), "--csv", str(csv_path), "--prob"])
+    assert got.exit_code == 0 and ref.exit_code == 0, (got.output, ref.output)
+    out = [json.loads(line) for line in got.output.splitlines()]
+    table = list(csv.DictReader(ref.output.splitlines()))
+    assert len(out) == 30 and [o["id"] for o in out] == list(range(30))
+    assert list(out[0]) == ["id", "title", "description", "label"] + [f"prob_{n}" for n in ("World", "Sports",
+                                                                                            "Business", "Sci/Tech")]
+    assert out[4]["label"] is None and out[4]["prob_World"] is None and table[4]["label"] == ""
+    for o, r in zip(out, table):
+        if o["label"] is not None:
+            assert o["label"] == r["label"] and abs(o["prob_Sports"] - float(r["prob_Sports"])) < 1e-6
+
+
+def test_classify_jsonl_refusals(tmp_path, tiny_bundle):
+    runner = CliRunner()
+    labelled = write_jsonl(tmp_path / "l.jsonl", [{"text": "goal", "label": "2"}])
+    r = runner.invoke(classify_main, ["--model", str(tiny_bundle), "--jsonl", str(labelled)])
+    assert r.exit_code == 1 and r.output == (f"Error: {labelled}:1: the object already has the key label that "
+                                             "scoring adds; name the added keys apart with --output-prefix (e.g. "
+                                             "pred_)\n")
+    r = runner.invoke(classify_main, ["--model", str(tiny_bundle), "--jsonl", str(labelled), "--output-prefix", "p_"])
+    assert r.exit_code == 0 and json.loads(r.output)["p_label"] in ("World", "Sports", "Business", "Sci/Tech")
+    csv_path = tmp_path / "x.csv"
+    csv_path.write_text("text\ngoal\n", encoding="utf-8")
+    r = runner.invoke(classify_main, ["--model", str(tiny_bundle), "--jsonl", str(csv_path)])
+    assert r.exit_code == 1 and "not JSON Lines (its first line is no JSON object); score a CSV/TSV" in r.output
+    for extra, message in ((["--csv", str(csv_path)], "give --csv or --jsonl, not both"),
+                           (["--no-header"], "--no-header, --delimiter and --quoting are for CSV/TSV"),
+                           (["--engine", "dask"], "--jsonl runs with --engine local")):
+        r = runner.invoke(classify_main, ["--model", str(tiny_bundle), "--jsonl", str(labelled), *extra])
+        assert r.exit_code == 1 and message in r.output, r.output
+    r = runner.invoke(classify_main, ["--model", str(tiny_bundle), "--jsonl", "-"], input='{"text": "goal"}\n[1]\n')
+    assert r.exit_code == 1 and r.output.endswith("Error: <stdin>:2: not a JSON object; each row should be an object "
+                                                  'such as {"text": ...}\n')

@@ -343,4 +343,4 @@ def test_an_input_with_the_added_column_names_is_refused_or_prefixed(tmp_path, t
     assert header == ["label", "text", "prob_World", "pred_label", "pred_prob_World", "pred_prob_Sports",
                       "pred_prob_Business", "pred_prob_Sci/Tech"]
     r = CliRunner().invoke(main, ["-m", str(tiny_bundle), "--output-prefix", "p_"], input="x\n")
-    assert r.exit_code == 1 and "needs --csv or --tsv" in r.stderr
+    assert r.exit_code == 1 and "needs --csv, --tsv or --jsonl" in r.stderr

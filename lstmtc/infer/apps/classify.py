@@ -9,14 +9,16 @@ target only when every row is written.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 
-from ..data.columns import open_table
-from ..data.formats import refuse_as_lines
-from ..data.reader import REPLACE_HINT, Decoder, line_batches, line_source
-from ..data.writers import LineFormatter, TableWriter, check_columns
+from ..data.columns import open_table, resolve_columns
+from ..data.formats import MISSING, cell, refuse_as_lines
+from ..data.reader import REPLACE_HINT, Decoder, json_items, line_batches, line_source, source_name
+from ..data.writers import PROB_DIGITS, LineFormatter, TableWriter, check_columns, prediction_columns
+from ..errors import DataError
 from ..scoring.metrics import report
 from ..scoring.report import default_note, describe_columns, evaluate_file, print_report
 from ..scoring.scorer import Scorer, batched
@@ -84,6 +86,60 @@ def classify_table(scorer: Scorer, path: str, out, *, prob: bool = False,
             rows_done += len(rows)
         writer.write(pending)
     return rows_done
+
+
+def classify_jsonl(scorer: Scorer, path: str, out, *, prob: bool = False, text_column: str | None = None,
+                   title_column: str | None = None, strict: bool = False, warn: Callable[[str], None] | None = None,
+                   progress: Progress = _no_progress, output_prefix: str = "", encoding: str | None = None) -> int:
+    """Score a JSON Lines file (or a .json array; '-' = stdin) into ``out`` as JSON Lines: each
+    object as it came, with ``label`` added (with ``prob`` a ``prob_<class>`` key per class; names
+    after ``output_prefix``); an object without text gets null. The text key is found as a CSV
+    header's text column (``text``, ``description``, ... or ``text_column``). Returns the objects written."""
+    src, added, done = source_name(path), prediction_columns(scorer.labels, 1, prob, output_prefix), 0
+    keys: tuple[str, str | None] | None = None
+    with progress(path, _size(path)) as on_bytes:
+        items = json_items(path, strict=strict, warn=warn, on_bytes=on_bytes, hint=REPLACE_HINT, encoding=encoding)
+        for chunk in batched(items, scorer.window):
+            for line, obj in chunk:
+                keys = keys or _text_keys(obj, src, line, text_column, title_column)
+                _check_object(obj, src, line, added, output_prefix)
+            scored = scorer.score([_json_text(obj, *keys, src, line) for line, obj in chunk])
+            probs: list = [None] * len(chunk)
+            for i, row in zip(scored.live, scored.probs):
+                probs[i] = row
+            lines = []
+            for (_, obj), row in zip(chunk, probs):
+                values = [None] * len(added) if row is None else (
+                    [scorer.labels[int(row.argmax())]] + ([round(float(p), PROB_DIGITS) for p in row] if prob else []))
+                lines.append(json.dumps({**obj, **dict(zip(added, values))}, ensure_ascii=False))
+            out.write("\n".join(lines) + "\n")
+            out.flush()
+            done += len(chunk)
+    return done
+
+
+def _check_object(obj, src: str, line: int, added: list[str], prefix: str) -> None:
+    if not isinstance(obj, dict):
+        raise DataError(f"{src}:{line}: not a JSON object; each row should be an object such as {{\"text\": ...}}")
+    taken = sorted(set(obj) & set(added))
+    if taken:
+        raise DataError(f"{src}:{line}: the object already has the key{'s' * (len(taken) > 1)} {', '.join(taken)} "
+                        f"that scoring adds; name the added keys apart with --output-prefix (e.g. {prefix}pred_)")
+
+
+def _text_keys(obj, src: str, line: int, text_column, title_column) -> tuple[str, str | None]:
+    """The text and title keys, from the first object's keys as a CSV header's columns are found."""
+    _check_object(obj, src, line, [], "")
+    names = list(obj)
+    cols, _ = resolve_columns(names, src, True, text_column, title_column, None, False)
+    return names[cols.text], None if cols.title is None else names[cols.title]
+
+
+def _json_text(obj: dict, text_key: str, title_key: str | None, src: str, line: int) -> str:
+    text = cell(obj.get(text_key, MISSING), "text", text_key, src, line)
+    if title_key is None:
+        return text
+    return cell(obj.get(title_key, MISSING), "title", title_key, src, line) + " " + text
 
 
 def evaluate(scorer: Scorer, bundle, path: str, read_options: dict, console,

@@ -92,6 +92,9 @@ def _progress_for(quiet: bool):
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="Score a CSV file ('-' = stdin): every column kept, a 'label' column appended.")
 @click.option("--tsv", "tsv_path", type=click.Path(dir_okay=False, allow_dash=True), help="Like --csv, tab-separated.")
+@click.option("--jsonl", "jsonl_path", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Score a JSON Lines file (or a .json array; '-' = stdin): each object written back as a JSON line "
+                   "with a 'label' key added (and with --prob a 'prob_<class>' key per class).")
 @click.option("--output-prefix", default="", metavar="PREFIX",
               help="CSV mode: put PREFIX before the added column names (pred_label, pred_prob_<class>), for an "
                    "input that already has a 'label' or 'prob_' column.")
@@ -132,7 +135,8 @@ def _progress_for(quiet: bool):
               help="--engine dask without --scheduler: LocalCluster worker processes, one thread each "
                    "[default: one per core]. With --engine dask, --threads is per worker [default: 1].")
 @click.version_option(__version__, prog_name="lstmtc-classify")
-def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, output_prefix, text_column, title_column,
+def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, jsonl_path, output_prefix, text_column,
+         title_column,
          label_column, no_header, delimiter, quoting, encoding, out_path, eval_path, batch_size, no_sort, threads,
          strict, quiet,
          engine, scheduler, workers):
@@ -151,18 +155,26 @@ def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, o
       lstmtc-classify news.txt --prob -k 2 --format tsv
       lstmtc-classify --csv in.csv --text-column text --prob -o scored.csv
       lstmtc-classify --csv test.csv --no-header --title-column 2 --text-column 3 -o out.csv
+      lstmtc-classify --jsonl reviews.jsonl --text-column review -o scored.jsonl
       lstmtc-classify --eval test.csv
       lstmtc-classify --csv 'in/*.csv' --text-column text --engine dask -o scored/
     """
     # Conflicting options are one-line errors (exit 1), like every other bad input.
+    tables = [name for name, given in (("--csv", csv_path), ("--tsv", tsv_path), ("--jsonl", jsonl_path)) if given]
+    if len(tables) > 1:
+        raise click.ClickException(f"give {' or '.join(tables)}, not both" if len(tables) == 2
+                                   else "give one of --csv, --tsv and --jsonl")
+    if jsonl_path and engine == "dask":
+        raise click.ClickException("--engine dask scores --csv/--tsv files; --jsonl runs with --engine local")
     _check_engine(engine, scheduler, workers, fmt, csv_path or tsv_path, files, eval_path, out_path)
-    if csv_path and tsv_path:
-        raise click.ClickException("give --csv or --tsv, not both")
-    table = csv_path or tsv_path
+    table = csv_path or tsv_path or jsonl_path
     if table and files:
-        raise click.ClickException("FILES are line input; with --csv/--tsv give the file to --csv/--tsv only")
+        raise click.ClickException(f"FILES are line input; with {tables[0]} give the file to {tables[0]} only")
     if eval_path and (table or files):
-        raise click.ClickException("--eval scores a labelled file on its own; drop FILES and --csv/--tsv")
+        raise click.ClickException("--eval scores a labelled file on its own; drop FILES and --csv/--tsv/--jsonl")
+    if jsonl_path and (no_header or delimiter or quoting):
+        raise click.ClickException("--no-header, --delimiter and --quoting are for CSV/TSV; a JSON Lines file "
+                                   "names its keys")
     line_opts = [name for name, used in (("--k", k != 1), ("--threshold", bool(threshold)),
                                          ("--format", fmt != "text" and engine != "dask")) if used]
     if eval_path and (line_opts or prob or out_path):
@@ -173,9 +185,10 @@ def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, o
                                    "(and with --prob one probability column per class)")
     if not table and not eval_path and (text_column or title_column or no_header or delimiter or quoting):
         raise click.ClickException("--text-column, --title-column, --no-header, --delimiter and --quoting need "
-                                   "--csv, --tsv or --eval")
+                                   "--csv, --tsv, --jsonl or --eval")
     if output_prefix and not table:
-        raise click.ClickException("--output-prefix names the columns CSV mode adds; it needs --csv or --tsv")
+        raise click.ClickException("--output-prefix names the columns CSV mode adds; it needs --csv, --tsv or "
+                                   "--jsonl")
     if label_column and not eval_path:
         raise click.ClickException("--label-column is for --eval (the labels of a labelled file)")
     if engine == "local" and out_path and out_path != "-" and os.path.isdir(out_path):
@@ -205,10 +218,14 @@ def main(files, model, precision, prob, k, threshold, fmt, csv_path, tsv_path, o
 
             evaluate(scorer, clf.bundle, eval_path, opts, Console(), _warn)
             return
-        from .classify import classify_lines, classify_table
+        from .classify import classify_jsonl, classify_lines, classify_table
 
         with protected_inputs(*files, table), output_stream(out_path) as out:
-            if table:
+            if jsonl_path:
+                classify_jsonl(scorer, jsonl_path, out, prob=prob, text_column=text_column, title_column=title_column,
+                               strict=strict, warn=_warn, progress=_progress_for(quiet), output_prefix=output_prefix,
+                               encoding=encoding)
+            elif table:
                 classify_table(scorer, table, out, prob=prob, strict=strict, warn=_warn,
                                progress=_progress_for(quiet), output_prefix=output_prefix, **opts)
             else:

@@ -172,11 +172,14 @@ def sniff(path, src: str, lines: Iterator[str], allowed: Sequence[str]) -> tuple
             first = line
             break
     fmt = _json_document(path, first) or detect(path, first)
+    if fmt == CSV and CSV not in allowed:
+        raise DataError(f"{src}: not JSON Lines (its first line is no JSON object); score a CSV/TSV file with "
+                        "--csv/--tsv")
     if fmt not in allowed:
         what = {JSONL: "a JSON Lines file", JSON: "a JSON array",
                 FASTTEXT: "a fastText file (__label__CLASS text)"}[fmt]
-        texts = {JSONL: f"jq -r .text {src} | lstmtc-classify", JSON: f"jq -r '.[].text' {src} | lstmtc-classify",
-                 FASTTEXT: f"sed 's/^__label__[^ ]* *//' {src} | lstmtc-classify"}[fmt]
+        texts = (f"sed 's/^__label__[^ ]* *//' {src} | lstmtc-classify" if fmt == FASTTEXT
+                 else f"lstmtc-classify --jsonl {src}")
         raise DataError(f"{src}: {what}, and only CSV/TSV is read here; lstmtc-train, lstmtc-evaluate and "
                         f"lstmtc-classify --eval read it as labelled data; to classify its texts: {texts}")
     return fmt, chain(head, lines), first
@@ -186,16 +189,20 @@ def refuse_as_lines(path, way_out: str | None = None) -> None:
     """Line input named ``.jsonl``: each line would be read as its raw JSON, keys and all.
     ``way_out``: how to pass the text instead (default: lstmtc-classify's)."""
     if _name(path).endswith(JSONL_SUFFIXES):
-        way_out = way_out or (f"pass its texts (jq -r .text {path} | lstmtc-classify), or score it as labelled data "
-                              "with --eval")
+        way_out = way_out or f"score it with lstmtc-classify --jsonl {path} (--eval for labelled data)"
         raise DataError(f"{path}: JSON Lines: each line would be read as raw JSON, keys and all; {way_out}")
+
+
+def items(fmt: str, lines: Iterator[str], src: str) -> Iterator[tuple[int, object]]:
+    """(line, value) of each item of a JSON Lines file or JSON array."""
+    return _json_lines(lines, src) if fmt == JSONL else _json_array(lines, src)
 
 
 def parse(fmt: str, lines: Iterator[str], src: str) -> Iterator[tuple[int, list]]:
     """(line, fields) of a JSON Lines, JSON array or fastText file, the header first (line of the first record)."""
     if fmt == FASTTEXT:
         return _fasttext(lines, src)
-    return _objects(_json_lines(lines, src) if fmt == JSONL else _json_array(lines, src), src)
+    return _objects(items(fmt, lines, src), src)
 
 
 def _json_lines(lines: Iterator[str], src: str) -> Iterator[tuple[int, object]]:
@@ -279,21 +286,24 @@ def _kind(value) -> str:
 def cells(rows: Iterator[tuple[int, list]], used: dict[str, tuple[int, str]],
           src: str) -> Iterator[tuple[int, list[str]]]:
     """Rows of JSON values as rows of text: ``used`` maps each role (label, text, title) to its column
-    and key. A column that is read must hold a string, a number, a boolean or null (read as empty);
-    a key missing there is an error. Columns not read become empty strings."""
+    and key; those columns go through ``cell``. Columns not read become empty strings."""
     for line, row in rows:
         out = [""] * len(row)
         for role, (i, key) in used.items():
-            value = row[i]
-            if value is MISSING:
-                raise DataError(f"{src}:{line}: no key {key!r}, which the first object has and holds the {role}")
-            if isinstance(value, str):
-                out[i] = value
-            elif value is None:
-                out[i] = ""
-            elif isinstance(value, (list, dict)):
-                why = "lstmtc trains one label per text" if role == "label" else f"the {role} must be a string"
-                raise DataError(f"{src}:{line}: {key!r} is a JSON {_kind(value)}; {why}")
-            else:
-                out[i] = json.dumps(value)
+            out[i] = cell(row[i], role, key, src, line)
         yield line, out
+
+
+def cell(value, role: str, key: str, src: str, line: int) -> str:
+    """A JSON value that is read as the label, text or title, as text: a string as it is, a number
+    or boolean as its JSON text, null as empty; a missing key, a list or an object is an error."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if value is MISSING:
+        raise DataError(f"{src}:{line}: no key {key!r}, which the first object has and holds the {role}")
+    if isinstance(value, (list, dict)):
+        why = "lstmtc trains one label per text" if role == "label" else f"the {role} must be a string"
+        raise DataError(f"{src}:{line}: {key!r} is a JSON {_kind(value)}; {why}")
+    return json.dumps(value)

@@ -381,3 +381,16 @@ def records(path, *, delimiter: str | None = ",", quoting: str | None = "csv", s
                     yield line, row
         except csv.Error as e:
             raise DataError(_malformed(src, start, reader.line_num, e)) from None
+
+
+def json_items(path, *, strict: bool = True, warn: Callable[[str], None] | None = None,
+               on_bytes: Callable[[int], None] | None = None, hint: str | None = None,
+               encoding: str | None = None) -> Iterator[tuple[int, object]]:
+    """(line, value) of each item of a JSON Lines file or a .json array ('-' = stdin), blank lines
+    left out; another kind of file is an error saying which option reads it."""
+    src = source_name(path)
+    decode = Decoder(src, strict, warn, **({"hint": hint} if hint else {}), encoding=encoding)
+    with open_input(path, "a JSON Lines file") as source:
+        fmt, lines, _ = file_formats.sniff(path, src, _lines(source, decode, True, on_bytes),
+                                           (file_formats.JSONL, file_formats.JSON))
+        yield from file_formats.items(fmt, lines, src)
