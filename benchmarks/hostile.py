@@ -782,6 +782,35 @@ def _(env: Env) -> Outcome:
     return finished(r, r.stderr, r.stdout.startswith(b"N\t") and mib < 200, f"peak RSS {mib:.0f} MiB")
 
 
+@case("classify a Parquet file in line mode: one line, no labels printed", expect=1)
+def _(env: Env) -> Outcome:
+    _, bundle = env.trained()
+    p = env.scratch() / "data.parquet"
+    p.write_bytes(b"PAR1" + bytes(range(256)) * 64 + b"\nstocks profit\n" + b"PAR1")
+    r = env.run("classify", "-m", bundle, p)
+    return finished(r, r.stderr, r.stdout == b"" and one_error(r.stderr) and b"a Parquet file" in r.stderr)
+
+
+@case("train on an Excel workbook (.xlsx): one line naming it", expect=1)
+def _(env: Env) -> Outcome:
+    import zipfile
+
+    d = env.scratch()
+    p = d / "data.xlsx"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")
+    r = env.run("train", "--train", p, "--out", d / "run", *TINY)
+    return finished(r, r.stderr, one_error(r.stderr) and b"Excel .xlsx" in r.stderr and not (d / "run").exists())
+
+
+@case("classify --jsonl, a non-object on line 3 of stdin: one error naming the line", expect=1)
+def _(env: Env) -> Outcome:
+    _, bundle = env.trained()
+    r = env.run("classify", "-m", bundle, "--jsonl", "-", "--batch-size", "1",
+                input=b'{"text": "stocks profit"}\n{"text": "goal coach"}\n[1]\n')
+    return finished(r, r.stderr, one_error(r.stderr) and b"<stdin>:3: not a JSON object" in r.stderr)
+
+
 # ------------------------------------------------------------------------------------ runner
 
 
