@@ -131,16 +131,21 @@ def detect(path, first: str | None) -> str:
         return JSONL
     if first is None:
         return CSV
-    stripped = first.lstrip()
-    if stripped.startswith("{"):
-        try:
-            if isinstance(json.loads(first), dict):
-                return JSONL
-        except ValueError:
-            pass
-    if stripped.startswith(LABEL_PREFIX):
+    if _is_object(first):
+        return JSONL
+    if first.lstrip().startswith(LABEL_PREFIX):
         return FASTTEXT
     return CSV
+
+
+def _is_object(line: str) -> bool:
+    """A line that is one whole JSON object."""
+    if not line.lstrip().startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
 
 
 def _json_document(path, first: str | None) -> str | None:
@@ -148,15 +153,10 @@ def _json_document(path, first: str | None) -> str | None:
     writes it), JSONL if its first line is a whole object; a single pretty-printed object is an error."""
     if not _name(path).endswith(".json") or first is None:
         return None
-    stripped = first.strip()
-    if stripped.startswith("["):
+    if first.lstrip().startswith("["):
         return JSON
-    if stripped.startswith("{"):
-        try:
-            if isinstance(json.loads(stripped), dict):
-                return JSONL
-        except ValueError:
-            pass
+    if _is_object(first):
+        return JSONL
     raise DataError(f"{path}: one JSON document, not an array of objects or JSON Lines (one object per line); "
                     "give the rows as an array [{\"text\": ..., \"label\": ...}, ...] or one object per line")
 
