@@ -404,3 +404,10 @@ def test_classify_jsonl_refusals(tmp_path, tiny_bundle):
     r = runner.invoke(classify_main, ["--model", str(tiny_bundle), "--jsonl", "-"], input='{"text": "goal"}\n[1]\n')
     assert r.exit_code == 1 and r.output.endswith("Error: <stdin>:2: not a JSON object; each row should be an object "
                                                   'such as {"text": ...}\n')
+
+
+def test_text_that_starts_like_a_magic_number_is_text(tmp_path):
+    path = tmp_path / "codes.csv"
+    path.write_text("PAR1,parts order\nBZh9,model name\n%PDF,document\nPAR1,parts again\n", encoding="utf-8")
+    ds = read_labelled(path, header=False)
+    assert ds.texts == ["parts order", "model name", "document", "parts again"]

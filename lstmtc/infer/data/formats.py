@@ -71,12 +71,24 @@ def check_text(head: bytes, name: str) -> None:
     """An input whose first bytes show it is not UTF-8 text: an error naming what it is and the way to
     text, instead of "not valid UTF-8" (or, where bad bytes are replaced, labels for binary noise)."""
     for magic, what, fix in BINARY:
-        if head.startswith(magic) and (magic != b"BZh" or (len(head) > 3 and head[3] in b"123456789")):
+        # The bytes after the magic must not be text too: "PAR1,first row" is a CSV row.
+        if head.startswith(magic) and not _is_text(head):
             raise DataError(f"{name}: {what}, not text; lstmtc reads CSV/TSV, JSON Lines or fastText text: {fix}")
     if head and head.count(0) > NUL_SHARE * len(head):
         raise DataError(f"{name}: {head.count(0)} NUL bytes in the first {len(head)}: not UTF-8 text. UTF-16 "
                         "without a byte-order mark? name it with --encoding utf-16-le (or utf-16-be); "
                         "otherwise give a text file")
+
+
+def _is_text(head: bytes) -> bool:
+    """No NUL byte and valid UTF-8 (a character cut at the end of ``head`` aside)."""
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start >= len(head) - 3
+    return True
 
 
 def _name(path) -> str:
