@@ -411,3 +411,16 @@ def test_text_that_starts_like_a_magic_number_is_text(tmp_path):
     path.write_text("PAR1,parts order\nBZh9,model name\n%PDF,document\nPAR1,parts again\n", encoding="utf-8")
     ds = read_labelled(path, header=False)
     assert ds.texts == ["parts order", "model name", "document", "parts again"]
+
+
+def test_excel_sep_line_names_the_delimiter(tmp_path, tiny_bundle):
+    path = tmp_path / "excel.csv"
+    path.write_text("sep=;\r\nlabel;text\r\nspam;win, now\r\nham;see you\r\nham;ok\r\n", encoding="utf-8")
+    ds = read_labelled(path)
+    assert ds.texts == ["win, now", "see you", "ok"] and ds.labelset.names == ("ham", "spam")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sep=;\nlabel;text\nspam;a;b\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"bad\.csv:3: 3 fields, expected 2 as in the header"):
+        read_labelled(bad)  # line numbers are the file's, the sep line counted
+    r = CliRunner().invoke(classify_main, ["--model", str(tiny_bundle), "--csv", str(path), "--output-prefix", "p_"])
+    assert r.exit_code == 0 and r.output.splitlines()[0] == "label;text;p_label"

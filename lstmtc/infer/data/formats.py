@@ -13,7 +13,8 @@ The format is sniffed from the name and the first non-blank line:
 - fastText (a first line starting with ``__label__``): ``__label__CLASS text`` per line, read as the
   columns ``label`` and ``text``. More than one label on a line (multi-label) is an error.
 - CSV/TSV: a ``.csv``/``.tsv``/``.tab`` name is always CSV/TSV as named; another name is TSV when
-  its first line holds a tab, else CSV (``dialect``).
+  its first line holds a tab, else CSV; a first line ``sep=;`` (Excel's) names the delimiter
+  (``dialect``).
 
 Where only CSV/TSV is read (lstmtc-classify ``--csv``, the Dask engine), a JSON Lines or fastText
 file is an error that says how to pass its texts instead of a confusing column count. An input that
@@ -41,6 +42,7 @@ FASTTEXT_HEADER = ["label", "text"]
 MISSING = object()  # a key the first object has and a later one lacks
 _FASTTEXT_LINE = re.compile(r"[ \t]*((?:__label__\S*[ \t]*)+)(.*)", re.S)
 QUOTINGS = ("csv", "none")
+_EXCEL_SEP = re.compile(r"sep=([^\r\n\"])")
 
 
 _SPREADSHEET = "save it as CSV (UTF-8) from the spreadsheet, or convert it with pandas.read_excel(...).to_csv(...)"
@@ -129,6 +131,9 @@ def dialect(path, first: str | None, quoting: str | None = None) -> tuple[str, s
     """(delimiter, quoting) of a CSV/TSV file whose delimiter was not given: by its name (.tsv/.tab,
     .csv); for another name (.txt, none, stdin) a tab in the first line makes it TSV (the UCI SMS
     Spam Collection: ``ham<TAB>text`` in a file without an extension), else CSV."""
+    sep = _EXCEL_SEP.fullmatch(first.rstrip("\r\n")) if first is not None else None
+    if sep:  # Excel's own first line: "sep=;" names the delimiter (``sniff`` blanks the line)
+        return sep.group(1), quoting_for(".csv", quoting)
     name = _name(path)
     tsv = name.endswith(TSV_SUFFIXES) or (not name.endswith(".csv") and first is not None and "\t" in first)
     return ("\t" if tsv else ","), quoting_for(".tsv" if tsv else ".csv", quoting)
@@ -184,6 +189,8 @@ def sniff(path, src: str, lines: Iterator[str], allowed: Sequence[str]) -> tuple
             first = line
             break
     fmt = _json_document(path, first) or detect(path, first)
+    if fmt == CSV and first is not None and _EXCEL_SEP.fullmatch(first.rstrip("\r\n")):
+        head[-1] = "\n"  # a blank line: no record, and every later line keeps its number
     if fmt == CSV and CSV not in allowed:
         raise DataError(f"{src}: not JSON Lines (its first line is no JSON object); score a CSV/TSV file with "
                         "--csv/--tsv")
