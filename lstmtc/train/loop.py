@@ -97,7 +97,6 @@ def predict_tensors(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_si
     return host_sum(sums) / len(x), torch.cat(preds).cpu().numpy()
 
 
-
 def collapse_warning(pred: np.ndarray, gold: np.ndarray, names, epoch: int) -> str | None:
     """A line when the model puts nearly every validation row into one class that is far from
     nearly all of them: the signature of a model that learnt the class prior and nothing else."""

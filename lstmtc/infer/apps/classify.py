@@ -101,8 +101,8 @@ def classify_jsonl(scorer: Scorer, path: str, out, *, prob: bool = False, text_c
         items = json_items(path, strict=strict, warn=warn, on_bytes=on_bytes, hint=REPLACE_HINT, encoding=encoding)
         for chunk in batched(items, scorer.window):
             for line, obj in chunk:
-                keys = keys or _text_keys(obj, src, line, text_column, title_column)
                 _check_object(obj, src, line, added, output_prefix)
+                keys = keys or _text_keys(obj, src, text_column, title_column)
             scored = scorer.score([_json_text(obj, *keys, src, line) for line, obj in chunk])
             probs: list = [None] * len(chunk)
             for i, row in zip(scored.live, scored.probs):
@@ -127,9 +127,8 @@ def _check_object(obj, src: str, line: int, added: list[str], prefix: str) -> No
                         f"that scoring adds; name the added keys apart with --output-prefix (e.g. {prefix}pred_)")
 
 
-def _text_keys(obj, src: str, line: int, text_column, title_column) -> tuple[str, str | None]:
+def _text_keys(obj: dict, src: str, text_column, title_column) -> tuple[str, str | None]:
     """The text and title keys, from the first object's keys as a CSV header's columns are found."""
-    _check_object(obj, src, line, [], "")
     names = list(obj)
     cols, _ = resolve_columns(names, src, True, text_column, title_column, None, False)
     return names[cols.text], None if cols.title is None else names[cols.title]

@@ -3,9 +3,13 @@ torch-free so that every CLI can import them and no CLI imports another."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
-from ..data.formats import QUOTINGS
+from ..data.formats import QUOTINGS, check_delimiter
+from ..data.transcode import check_encoding
+from ..errors import DataError
 
 MODEL_HELP = "Bundle directory made by lstmtc-export. Default: the AG News model shipped with lstmtc."
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
@@ -15,17 +19,13 @@ def model_option(f):
     return click.option("-m", "--model", type=click.Path(), help=MODEL_HELP)(f)
 
 
-def _checked(check_name: str):
-    """A click callback: the value as ``data.formats``/``data.transcode``'s ``check_name`` returns it
-    (imported when an option is given), or a usage error before anything runs."""
+def _checked(check: Callable[[str], str | None]):
+    """A click callback: the value as the library's ``check`` returns it, or a usage error before
+    anything runs."""
 
     def callback(ctx, param, value):
         if value is None:
             return None
-        from ..data import formats, transcode
-        from ..errors import DataError
-
-        check = getattr(formats, check_name, None) or getattr(transcode, check_name)
         try:
             return check(value)
         except DataError as e:
@@ -35,7 +35,7 @@ def _checked(check_name: str):
 
 
 # The codec's name (None for UTF-8, the reader's own); one character (a typed \t or tab: a tab).
-_encoding, _delimiter = _checked("check_encoding"), _checked("check_delimiter")
+_encoding, _delimiter = _checked(check_encoding), _checked(check_delimiter)
 
 
 def delimiter_option(help: str):

@@ -131,12 +131,18 @@ def dialect(path, first: str | None, quoting: str | None = None) -> tuple[str, s
     """(delimiter, quoting) of a CSV/TSV file whose delimiter was not given: by its name (.tsv/.tab,
     .csv); for another name (.txt, none, stdin) a tab in the first line makes it TSV (the UCI SMS
     Spam Collection: ``ham<TAB>text`` in a file without an extension), else CSV."""
-    sep = _EXCEL_SEP.fullmatch(first.rstrip("\r\n")) if first is not None else None
+    sep = _excel_sep(first)
     if sep:  # Excel's own first line: "sep=;" names the delimiter (``sniff`` blanks the line)
-        return sep.group(1), quoting_for(".csv", quoting)
+        return sep, quoting_for(".csv", quoting)
     name = _name(path)
     tsv = name.endswith(TSV_SUFFIXES) or (not name.endswith(".csv") and first is not None and "\t" in first)
     return ("\t" if tsv else ","), quoting_for(".tsv" if tsv else ".csv", quoting)
+
+
+def _excel_sep(first: str | None) -> str | None:
+    """The delimiter an Excel first line ``sep=;`` names, if ``first`` is one."""
+    sep = _EXCEL_SEP.fullmatch(first.rstrip("\r\n")) if first is not None else None
+    return sep.group(1) if sep else None
 
 
 def detect(path, first: str | None) -> str:
@@ -189,7 +195,7 @@ def sniff(path, src: str, lines: Iterator[str], allowed: Sequence[str]) -> tuple
             first = line
             break
     fmt = _json_document(path, first) or detect(path, first)
-    if fmt == CSV and first is not None and _EXCEL_SEP.fullmatch(first.rstrip("\r\n")):
+    if fmt == CSV and _excel_sep(first):
         head[-1] = "\n"  # a blank line: no record, and every later line keeps its number
     if fmt == CSV and CSV not in allowed:
         raise DataError(f"{src}: not JSON Lines (its first line is no JSON object); score a CSV/TSV file with "

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 
 from ..errors import DataError
 from ..labels import AG_NEWS_NAMES, LabelSet, normalize
@@ -145,19 +146,12 @@ def labelled_batches(path: str | os.PathLike, labelset: LabelSet, batch_size: in
     evaluation of a file of any size in bounded memory, with ``read_labelled``'s rules and errors."""
     table = _open(path, text_column, title_column, label_column, header, delimiter, quoting, encoding)
     look_up = _indexer(labelset, path)
-    texts: list[str] = []
-    labels: list[int] = []
-    seen = False
-    for line, row, label in _rows(table, path):
-        texts.append(table.text(row))
-        labels.append(look_up(label, line))
-        if len(texts) == batch_size:
-            seen = True
-            yield texts, labels
-            texts, labels = [], []
-    if texts:
-        yield texts, labels
-    elif not seen:
+    rows = _rows(table, path)
+    empty = True
+    while chunk := list(islice(rows, batch_size)):
+        empty = False
+        yield [table.text(row) for _, row, _ in chunk], [look_up(label, line) for line, _, label in chunk]
+    if empty:
         raise DataError(f"{path}: no data rows")
 
 
