@@ -22,6 +22,7 @@ from lstmtc.train.batches import batch_inputs, epoch_batches
 from lstmtc.train.cli import resolve_settings
 from lstmtc.train.config import auto_ngram_buckets
 from lstmtc.train.devices import resolve_device
+from lstmtc.train.embeddings import open_vectors, start_embedding
 from lstmtc.train.model import LSTMClassifier, ModelConfig, distinct_pairs
 from lstmtc.train.prepare import prepare
 
@@ -41,6 +42,10 @@ def main(argv=None) -> dict:
     with tempfile.TemporaryDirectory() as d:
         path = limited_copy(Path(a.train), a.limit, Path(d)) if a.limit else Path(a.train)
         prep = prepare(path, cfg)
+    # The embedding the recipe starts from (GloVe's 50 columns on English text) sets the LSTM's input width.
+    start, _ = start_embedding(cfg, open_vectors(cfg.embeddings, print), prep.pipeline.vocab, prep.counts)
+    if start is not None:
+        model_args["embed_dim"] = start.shape[1]
     if model_args.get("ngram_buckets") == "auto":
         model_args["ngram_buckets"] = auto_ngram_buckets(distinct_pairs(prep.x_train, prep.pipeline.vocab.pad_index))
     mcfg = ModelConfig(vocab_size=len(prep.pipeline.vocab), num_classes=len(prep.train.labelset),

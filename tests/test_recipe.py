@@ -110,7 +110,8 @@ def test_balanced_class_weights():
 
 @pytest.mark.parametrize("bad", [{"optimizer": "sgd"}, {"schedule": "step"}, {"select": "f1"},
                                  {"class_weight": "auto"}, {"split": "kfold"}, {"warmup": 1.5},
-                                 {"extend_vocab": 5}, {"freeze_embeddings": True}])
+                                 {"extend_vocab": 5, "embeddings": None},
+                                 {"freeze_embeddings": True, "embeddings": None}])
 def test_library_refuses_unknown_settings(bad, tmp_path):
     with pytest.raises(TrainError):
         loop.check_config(recipe_config(**bad))

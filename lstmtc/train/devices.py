@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 
+from .config import PRECISIONS
 from .prepare import TrainError
 
 # What --device auto tries, in order, before the CPU.
@@ -53,3 +54,20 @@ def host_sum(values: list[torch.Tensor], weights: list[int] | None = None) -> fl
         return 0.0
     host = torch.stack(values).detach().cpu().double().tolist()
     return sum(v * w for v, w in zip(host, weights)) if weights is not None else sum(host, 0.0)
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bf16 matrix products in hardware (AVX512-BF16 or AMX on CPU)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    cpu = getattr(torch, "cpu", None)
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
+
+
+def resolve_precision(name: str, device: torch.device) -> str:
+    if name == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    if name not in PRECISIONS:
+        raise TrainError(f"precision must be one of {', '.join(PRECISIONS)}, not {name!r}")
+    return name

