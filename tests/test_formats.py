@@ -253,6 +253,21 @@ def test_labels_that_are_all_different_name_the_likely_mistake(tmp_path):
                              "30 labels): check that --label-column names the label, not an id, or give --valid FILE\n")
 
 
+def test_headerless_text_label_label_file_names_the_label_column(tmp_path):
+    # GermEval 2018's layout: text<TAB>coarse<TAB>fine, no header. Three columns without a header read
+    # as AG News's label,title,description would take every tweet as a class of its own.
+    path = tmp_path / "tweets.txt"
+    fine = ("ABUSE", "INSULT", "PROFANITY", "OTHER")
+    path.write_text("".join(f"tweet number {i} says something\t{'OTHER' if i % 3 else 'OFFENSE'}\t{fine[i % 4]}\n"
+                            for i in range(60)), encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        read_labelled(path)
+    assert str(e.value) == (f"{path}: the label column (1) has 60 different values in 60 rows, column 2 only 2 "
+                            "(OFFENSE, OTHER): give --label-column 2 --text-column 1")
+    data = read_labelled(path, label_column=2, text_column=1)
+    assert data.labelset.names == ("OFFENSE", "OTHER") and data.texts[0] == "tweet number 0 says something"
+
+
 def test_swapped_columns_are_named_and_many_labels_noted(tmp_path):
     path = tmp_path / "swapped.csv"  # text,label without a header, read as label,text
     path.write_text("".join(f"message number {i},{'spam' if i % 3 else 'ham'}\n" for i in range(40)), encoding="utf-8")

@@ -98,9 +98,11 @@ def read_labelled(
     raw: list[str] = []
     lines: list[int] = []
     quoted = 0
+    profile = _Profile()
     for line, row, label in _rows(table, path):
         if quotes_are_text and any('"' in f for f in row):
             quoted += 1
+        profile.add(row)
         texts.append(table.text(row))
         raw.append(label)
         lines.append(line)
@@ -121,7 +123,7 @@ def read_labelled(
         )
 
     if labelset is None:
-        spread = _label_spread(table, raw, texts)
+        spread = _label_spread(table, raw, profile)
         if spread:
             notes.append(spread)
         try:
@@ -155,10 +157,33 @@ def labelled_batches(path: str | os.PathLike, labelset: LabelSet, batch_size: in
         raise DataError(f"{path}: no data rows")
 
 
-def _label_spread(table, raw: list[str], texts: list[str]) -> str | None:
+class _Profile:
+    """Per column of a file: its different values (while there are at most CAP) and its characters, to
+    name the column that looks like the label when the one read as the label does not."""
+
+    CAP = 1000
+
+    def __init__(self) -> None:
+        self.values: list[set[str] | None] = []
+        self.chars: list[int] = []
+
+    def add(self, row: list[str]) -> None:
+        if not self.values:
+            self.values, self.chars = [set() for _ in row], [0] * len(row)
+        for i, value in enumerate(row):
+            seen = self.values[i]
+            if seen is not None:
+                seen.add(value)
+                if len(seen) > self.CAP:
+                    self.values[i] = None
+            self.chars[i] += len(value)
+
+
+def _label_spread(table, raw: list[str], profile: _Profile) -> str | None:
     """More different labels than half the rows: the label column is probably not the label (an id,
-    or the text of a ``text,label`` file read as ``label,text``). Swapped columns are an error that
-    names the fix; otherwise a note."""
+    the text of a ``text,label`` file read as ``label,text``, or a headerless ``text,label,...`` file
+    read as AG News's ``label,title,text``). Another column with few values is an error that names
+    the flags to give; otherwise a note."""
     n, distinct = len(raw), len(set(raw))
     if n < 20 or distinct * 2 <= n:
         return None
@@ -167,9 +192,19 @@ def _label_spread(table, raw: list[str], texts: list[str]) -> str | None:
     def name(i: int) -> str:
         return table.header[i] if table.header is not None else str(i + 1)
 
-    if cols.title is None and len(set(texts)) <= max(2, n // 20):
+    few = max(2, n // 20)
+    like = [i for i, seen in enumerate(profile.values) if i != cols.label and seen and 2 <= len(seen) <= few]
+    if like:
+        label = min(like, key=lambda i: (len(profile.values[i]), i))
+        text = max((i for i in range(len(profile.chars)) if i != label), key=lambda i: profile.chars[i])
+        values = sorted(profile.values[label])
+        if label == cols.text and text == cols.label and cols.title is None:
+            raise DataError(f"{table.path}: the label column ({name(cols.label)}) has {distinct:,} different values "
+                            f"in {n:,} rows and the text column ({name(cols.text)}) only {len(values):,}: the "
+                            f"columns look swapped; give --label-column {name(label)} --text-column {name(text)}")
+        shown = ", ".join(values[:4]) + (", ..." if len(values) > 4 else "")
         raise DataError(f"{table.path}: the label column ({name(cols.label)}) has {distinct:,} different values in "
-                        f"{n:,} rows and the text column ({name(cols.text)}) only {len(set(texts)):,}: the columns "
-                        f"look swapped; give --label-column {name(cols.text)} --text-column {name(cols.label)}")
+                        f"{n:,} rows, column {name(label)} only {len(values):,} ({shown}): give --label-column "
+                        f"{name(label)} --text-column {name(text)}")
     return (f"{table.path}: {distinct:,} different labels in {n:,} rows, so most classes have one row: check that "
             f"the label column ({name(cols.label)}) holds the label")
