@@ -811,6 +811,19 @@ def _(env: Env) -> Outcome:
     return finished(r, r.stderr, one_error(r.stderr) and b"<stdin>:3: not a JSON object" in r.stderr)
 
 
+@case("train on a headerless text<TAB>label<TAB>fine-label file (GermEval 2018's layout): the flags to give",
+      expect=1)
+def _(env: Env) -> Outcome:
+    d = env.scratch()
+    p = d / "germeval.training.txt"
+    coarse = ["OTHER" if i % 3 else "OFFENSE" for i in range(60)]
+    p.write_text("".join(f"@user tweet {i} über etwas\t{c}\t{'INSULT' if c == 'OFFENSE' else c}\n"
+                         for i, c in enumerate(coarse)), encoding="utf-8")
+    r = env.run("train", "--train", p, "--out", d / "run", "--epochs", "1", "--embed-dim", "8", "--hidden", "8")
+    return finished(r, r.stderr, one_error(r.stderr) and b"give --label-column 2 --text-column 1" in r.stderr
+                    and not (d / "run").exists())
+
+
 # ------------------------------------------------------------------------------------ runner
 
 
