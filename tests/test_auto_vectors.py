@@ -13,6 +13,7 @@ import torch
 from click.testing import CliRunner
 from conftest import FILLER, TOPICS
 
+from lstmtc.infer.vocab import Vocab
 from lstmtc.train import cli as train_cli
 from lstmtc.train import embeddings, loop
 from lstmtc.train.checkpoint import read_checkpoint
@@ -24,26 +25,24 @@ QUIET = {"log": lambda s: None, "progress": False}
 HANZI = {"pos": "好很棒喜欢满意干净舒服安静方便", "neg": "差很糟糕讨厌脏吵失望贵破旧慢"}
 
 
-def english(path, n=80, seed=0):
+def write(path, label_of, words_of, join, n=80, seed=0):
+    """n rows of label_of(i) and 5-15 words drawn from words_of(label), joined by ``join``."""
     rng = random.Random(seed)
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["label", "text"])
         for i in range(n):
-            label = str(i % 4 + 1)
-            w.writerow([label, " ".join(rng.choice(TOPICS[label] + FILLER) for _ in range(rng.randint(5, 15)))])
+            label = label_of(i)
+            w.writerow([label, join.join(rng.choice(words_of(label)) for _ in range(rng.randint(5, 15)))])
     return path
 
 
-def chinese(path, n=80, seed=0):
-    rng = random.Random(seed)
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["label", "text"])
-        for i in range(n):
-            label = ("pos", "neg")[i % 2]
-            w.writerow([label, "".join(rng.choice(HANZI[label] + "的了是在我") for _ in range(rng.randint(5, 15)))])
-    return path
+def english(path):
+    return write(path, lambda i: str(i % 4 + 1), lambda label: TOPICS[label] + FILLER, " ")
+
+
+def chinese(path):
+    return write(path, lambda i: ("pos", "neg")[i % 2], lambda label: HANZI[label] + "的了是在我", "")
 
 
 def train(args):
@@ -75,7 +74,7 @@ def test_text_the_vectors_do_not_know_gets_random_embeddings(tmp_path):
     r = train(["--train", chinese(tmp_path / "zh.csv"), "--out", out, *FAST])
     assert r.exit_code == 0, r.output
     assert stored(out) == (None, RECIPE_MODEL["embed_dim"])
-    assert (f"embeddings: random ({AUTO_VECTORS} covers 0.0% of training tokens, under 80%; --embeddings "
+    assert (f"embeddings: random ({AUTO_VECTORS} covers 0.0% of training tokens, under 50%; --embeddings "
             f"{AUTO_VECTORS} uses it anyway)") in r.output
 
 
@@ -135,3 +134,16 @@ def test_resume_keeps_the_vectors_the_run_chose(tmp_path):
     assert resumed["model_config"]["embed_dim"] == 50
     for k, v in full["state_dict"].items():
         torch.testing.assert_close(resumed["state_dict"][k], v, rtol=0, atol=1e-6, msg=k)
+
+
+@pytest.mark.parametrize("known, kept", [(5, True), (4, False)])
+def test_the_vectors_are_kept_from_half_the_training_tokens(known, kept):
+    words = ["w0", "w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8", "w9"]
+    vocab = Vocab(["<unk>", "<pad>", *words], 0, 1)
+    vectors = embeddings.Vectors(words[:known], np.ones((known, 3), dtype=np.float32), "test-vectors")
+    cfg = recipe_config()
+    matrix, about = embeddings.start_embedding(cfg, vectors, vocab, {w: 1 for w in words})
+    assert (matrix is not None) is kept
+    assert cfg.embeddings == ("test-vectors" if kept else None)
+    expected = "vectors test-vectors (3d)" if kept else "embeddings: random (test-vectors covers 40.0%"
+    assert about["line"].startswith(expected)
