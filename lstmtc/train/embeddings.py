@@ -29,6 +29,7 @@ import numpy as np
 from lstmtc.infer.text import basic_english
 from lstmtc.infer.vocab import Vocab
 
+from .config import AUTO, AUTO_VECTORS, AUTO_VECTORS_MIN_COVERAGE
 from .vector_files import EmbeddingsError, read_text_vectors
 
 KNOWN_VECTORS = ("glove-6b-50d",)
@@ -239,8 +240,6 @@ def bundle_cost(extra_rows: int, dim: int) -> int:
 def open_vectors(spec: str | None, log) -> Vectors | None:
     """The vectors named by a run's ``embeddings`` setting: None for none; for "auto" the recipe's
     ``AUTO_VECTORS``, or None (said in ``log``) where they are not installed."""
-    from .config import AUTO, AUTO_VECTORS
-
     if not spec:
         return None
     if spec != AUTO:
@@ -257,8 +256,6 @@ def start_embedding(cfg, vectors: Vectors | None, vocab: Vocab, counts: Mapping[
     """(initial embedding weights, the run summary's "embeddings" entry), None for random weights.
     Resolves ``cfg.embeddings`` "auto": the vectors are kept when they cover at least
     ``AUTO_VECTORS_MIN_COVERAGE`` of the training tokens, and ``cfg.embeddings`` then names them."""
-    from .config import AUTO, AUTO_VECTORS_MIN_COVERAGE
-
     auto = cfg.embeddings == AUTO
     if vectors is None:
         if auto:
