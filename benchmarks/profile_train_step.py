@@ -20,10 +20,9 @@ from benchmarks.common import SHARED, write_json
 from benchmarks.device_train import limited_copy
 from lstmtc.train.batches import batch_inputs, epoch_batches
 from lstmtc.train.cli import resolve_settings
-from lstmtc.train.config import auto_ngram_buckets
 from lstmtc.train.devices import resolve_device
-from lstmtc.train.embeddings import open_vectors, start_embedding
-from lstmtc.train.model import LSTMClassifier, ModelConfig, distinct_pairs
+from lstmtc.train.embeddings import open_vectors
+from lstmtc.train.loop import build_model
 from lstmtc.train.prepare import prepare
 
 
@@ -42,15 +41,7 @@ def main(argv=None) -> dict:
     with tempfile.TemporaryDirectory() as d:
         path = limited_copy(Path(a.train), a.limit, Path(d)) if a.limit else Path(a.train)
         prep = prepare(path, cfg)
-    # The embedding the recipe starts from (GloVe's 50 columns on English text) sets the LSTM's input width.
-    start, _ = start_embedding(cfg, open_vectors(cfg.embeddings, print), prep.pipeline.vocab, prep.counts)
-    if start is not None:
-        model_args["embed_dim"] = start.shape[1]
-    if model_args.get("ngram_buckets") == "auto":
-        model_args["ngram_buckets"] = auto_ngram_buckets(distinct_pairs(prep.x_train, prep.pipeline.vocab.pad_index))
-    mcfg = ModelConfig(vocab_size=len(prep.pipeline.vocab), num_classes=len(prep.train.labelset),
-                       pad_index=prep.pipeline.vocab.pad_index, lengths=prep.pipeline.length_aware, **model_args)
-    model = LSTMClassifier(mcfg).to(device)
+    model, _ = build_model(cfg, model_args, prep, open_vectors(cfg.embeddings, print), device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     plan = epoch_batches(len(prep.x_train), cfg.batch_size, torch.Generator().manual_seed(0), prep.len_train)
     plan = (plan * (1 + (2 * a.steps) // len(plan)))[: 2 * a.steps]

@@ -158,25 +158,8 @@ def train(
     torch.manual_seed(cfg.seed)
     prep = prepare(train_path, cfg, valid_path, vocab, read_options, vectors)
     labels = prep.train.labelset
-    start, about = start_embedding(cfg, vectors, prep.pipeline.vocab, prep.counts)
-    if about is not None:
-        prep.summary["embeddings"] = about
-    if start is not None:
-        model_args = {**model_args, "embed_dim": start.shape[1]}
-    pairs = None
-    if model_args.get("ngram_buckets") == "auto":
-        pairs = distinct_pairs(prep.x_train, prep.pipeline.vocab.pad_index)
-        model_args = {**model_args, "ngram_buckets": auto_ngram_buckets(pairs)}
-    mcfg = ModelConfig(vocab_size=len(prep.pipeline.vocab), num_classes=len(labels),
-                       pad_index=prep.pipeline.vocab.pad_index, lengths=prep.pipeline.length_aware, **model_args)
-    bag_line = (f"n-gram bag: {mcfg.ngram_buckets:,} pair rows x {mcfg.ngram_dim} ({pairs:,} distinct word pairs "
-                "in training)") if pairs is not None else None
-    model = LSTMClassifier(mcfg).to(device)
-    if start is not None:
-        with torch.no_grad():
-            model.embedding.weight.copy_(torch.from_numpy(start))
-    if cfg.freeze_embeddings:
-        model.embedding.weight.requires_grad_(False)
+    model, bag_line = build_model(cfg, model_args, prep, vectors, device)
+    mcfg = model.config
     if state is None:
         for line in summary_lines(prep.summary) + ([bag_line] if bag_line else []):
             log(line)
@@ -314,6 +297,34 @@ def train(
     if "valid_recall" in final:
         log(recall_line(final["valid_recall"], labels.names))
     return payload
+
+
+def build_model(cfg: TrainConfig, model_args: dict, prep, vectors, device: torch.device) -> tuple[
+        LSTMClassifier, str | None]:
+    """The run's model on ``device``, as its data and settings make it: the embedding from ``vectors``
+    where the run starts from them (``embeddings.start_embedding``, which also resolves "auto" and
+    puts the coverage in ``prep.summary``) and the n-gram bag's rows from the data; with the line
+    that reports the bag's size (None when its size was given)."""
+    start, about = start_embedding(cfg, vectors, prep.pipeline.vocab, prep.counts)
+    if about is not None:
+        prep.summary["embeddings"] = about
+    if start is not None:
+        model_args = {**model_args, "embed_dim": start.shape[1]}
+    pairs = None
+    if model_args.get("ngram_buckets") == "auto":
+        pairs = distinct_pairs(prep.x_train, prep.pipeline.vocab.pad_index)
+        model_args = {**model_args, "ngram_buckets": auto_ngram_buckets(pairs)}
+    mcfg = ModelConfig(vocab_size=len(prep.pipeline.vocab), num_classes=len(prep.train.labelset),
+                       pad_index=prep.pipeline.vocab.pad_index, lengths=prep.pipeline.length_aware, **model_args)
+    bag_line = (f"n-gram bag: {mcfg.ngram_buckets:,} pair rows x {mcfg.ngram_dim} ({pairs:,} distinct word pairs "
+                "in training)") if pairs is not None else None
+    model = LSTMClassifier(mcfg).to(device)
+    if start is not None:
+        with torch.no_grad():
+            model.embedding.weight.copy_(torch.from_numpy(start))
+    if cfg.freeze_embeddings:
+        model.embedding.weight.requires_grad_(False)
+    return model, bag_line
 
 
 def check_new_run_dir(out: Path) -> None:
