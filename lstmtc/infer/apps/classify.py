@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager, nullcontext
 from ..data.columns import open_table, resolve_columns
 from ..data.formats import MISSING, cell, refuse_as_lines
 from ..data.reader import REPLACE_HINT, Decoder, json_items, line_batches, line_source, source_name
-from ..data.writers import PROB_DIGITS, LineFormatter, TableWriter, check_columns, prediction_columns
+from ..data.writers import PROB_DIGITS, LineFormatter, TableWriter, check_columns, placed, prediction_columns
 from ..errors import DataError
 from ..scoring.metrics import report
 from ..scoring.report import default_note, describe_columns, evaluate_file, print_report
@@ -104,14 +104,10 @@ def classify_jsonl(scorer: Scorer, path: str, out, *, prob: bool = False, text_c
                 _check_object(obj, src, line, added, output_prefix)
                 keys = keys or _text_keys(obj, src, text_column, title_column)
             scored = scorer.score([_json_text(obj, *keys, src, line) for line, obj in chunk])
-            probs: list = [None] * len(chunk)
-            for i, row in zip(scored.live, scored.probs):
-                probs[i] = row
-            lines = []
-            for (_, obj), row in zip(chunk, probs):
-                values = [None] * len(added) if row is None else (
-                    [scorer.labels[int(row.argmax())]] + ([round(float(p), PROB_DIGITS) for p in row] if prob else []))
-                lines.append(json.dumps({**obj, **dict(zip(added, values))}, ensure_ascii=False))
+            values = [[scorer.labels[int(row.argmax())]] + ([round(float(p), PROB_DIGITS) for p in row] if prob else [])
+                      for row in scored.probs]
+            lines = [json.dumps({**obj, **dict(zip(added, v))}, ensure_ascii=False)
+                     for (_, obj), v in zip(chunk, placed(len(chunk), scored.live, values, [None] * len(added)))]
             out.write("\n".join(lines) + "\n")
             out.flush()
             done += len(chunk)

@@ -25,6 +25,15 @@ FORMATS = ("text", "tsv", "jsonl", "csv")
 PROB_DIGITS = 6  # probability columns of tables
 
 
+def placed(n: int, live: Sequence[int], values: Sequence, empty) -> list:
+    """``n`` outputs: ``values`` at the positions ``live`` (the documents with text, in order), ``empty``
+    at the others, so output rows stay aligned with input rows."""
+    out = [empty] * n
+    for i, value in zip(live, values):
+        out[i] = value
+    return out
+
+
 class LineFormatter:
     """One output line per document, in one of FORMATS; ``k`` labels best first, those below
     ``threshold`` left out, with ``prob`` each label's probability (``digits`` decimals)."""
@@ -50,10 +59,7 @@ class LineFormatter:
 
     def batch(self, n: int, live: Sequence[int], probs: np.ndarray) -> list[str]:
         """``n`` lines: those at ``live`` from ``probs`` (one row each), the others empty."""
-        out = [self.empty()] * n
-        for i, line in zip(live, self.lines(probs)):
-            out[i] = line
-        return out
+        return placed(n, live, self.lines(probs), self.empty())
 
     def _one(self, labels: list[str], ps: list[float]) -> str:
         if self.fmt == "jsonl":
@@ -113,11 +119,9 @@ class TableWriter:
 
     def scored(self, rows: Sequence[list[str]], live: Sequence[int], probs: np.ndarray) -> list[list[str]]:
         """``rows`` with their cells appended: those at ``live`` from ``probs`` (one row each)."""
-        extra = [self.blank] * len(rows)
         best = top_labels(probs, self.labels, 1)[0]
-        for i, label, p in zip(live, best, probs):
-            extra[i] = label + ([format_prob(v) for v in p] if self.prob else [])
-        return [row + e for row, e in zip(rows, extra)]
+        cells = [label + ([format_prob(v) for v in p] if self.prob else []) for label, p in zip(best, probs)]
+        return [row + e for row, e in zip(rows, placed(len(rows), live, cells, self.blank))]
 
     def write(self, rows) -> None:
         try:
