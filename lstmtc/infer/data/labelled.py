@@ -98,11 +98,13 @@ def read_labelled(
     raw: list[str] = []
     lines: list[int] = []
     quoted = 0
-    profile = _Profile()
+    # Only read when the classes come from the file: a model's classes are checked label by label.
+    profile = _Profile() if labelset is None else None
     for line, row, label in _rows(table, path):
         if quotes_are_text and any('"' in f for f in row):
             quoted += 1
-        profile.add(row)
+        if profile is not None:
+            profile.add(row)
         texts.append(table.text(row))
         raw.append(label)
         lines.append(line)
