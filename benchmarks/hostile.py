@@ -808,7 +808,8 @@ def _(env: Env) -> Outcome:
     _, bundle = env.trained()
     r = env.run("classify", "-m", bundle, "--jsonl", "-", "--batch-size", "1",
                 input=b'{"text": "stocks profit"}\n{"text": "goal coach"}\n[1]\n')
-    return finished(r, r.stderr, one_error(r.stderr) and b"<stdin>:3: not a JSON object" in r.stderr)
+    return finished(r, r.stderr, one_error(r.stderr)
+                    and b"<stdin>:3: a JSON list where each row should be an object" in r.stderr)
 
 
 @case("train on a headerless text<TAB>label<TAB>fine-label file (GermEval 2018's layout): the flags to give",

@@ -417,8 +417,8 @@ def test_classify_jsonl_refusals(tmp_path, tiny_bundle):
         r = runner.invoke(classify_main, ["--model", str(tiny_bundle), "--jsonl", str(labelled), *extra])
         assert r.exit_code == 1 and message in r.output, r.output
     r = runner.invoke(classify_main, ["--model", str(tiny_bundle), "--jsonl", "-"], input='{"text": "goal"}\n[1]\n')
-    assert r.exit_code == 1 and r.output.endswith("Error: <stdin>:2: not a JSON object; each row should be an object "
-                                                  'such as {"text": ...}\n')
+    assert r.exit_code == 1 and r.output.endswith("Error: <stdin>:2: a JSON list where each row should be an object "
+                                                  'such as {"text": "...", ...}\n')
 
 
 def test_text_that_starts_like_a_magic_number_is_text(tmp_path):

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 
 from ..data.columns import open_table, resolve_columns
-from ..data.formats import MISSING, cell, refuse_as_lines
+from ..data.formats import MISSING, cell, check_object, refuse_as_lines
 from ..data.reader import REPLACE_HINT, Decoder, json_items, line_batches, line_source, source_name
 from ..data.writers import PROB_DIGITS, LineFormatter, TableWriter, check_columns, placed, prediction_columns
 from ..errors import DataError
@@ -115,8 +115,7 @@ def classify_jsonl(scorer: Scorer, path: str, out, *, prob: bool = False, text_c
 
 
 def _check_object(obj, src: str, line: int, added: list[str], prefix: str) -> None:
-    if not isinstance(obj, dict):
-        raise DataError(f"{src}:{line}: not a JSON object; each row should be an object such as {{\"text\": ...}}")
+    check_object(obj, src, line)
     taken = sorted(set(obj) & set(added))
     if taken:
         raise DataError(f"{src}:{line}: the object already has the key{'s' * (len(taken) > 1)} {', '.join(taken)} "

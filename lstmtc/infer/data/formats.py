@@ -241,6 +241,9 @@ def _json_lines(lines: Iterator[str], src: str) -> Iterator[tuple[int, object]]:
                             "holds one object") from None
 
 
+_JSON_SPACE = re.compile(r"[ \t\r\n]*")  # JSON's insignificant whitespace
+
+
 def _json_array(lines: Iterator[str], src: str) -> Iterator[tuple[int, object]]:
     """The items of one JSON array, each with the line it starts on (the array is read whole: a
     document, unlike JSON Lines, cannot be split into rows before it is parsed)."""
@@ -252,8 +255,7 @@ def _json_array(lines: Iterator[str], src: str) -> Iterator[tuple[int, object]]:
         return DataError(f"{src}:{line + text.count(chr(10), counted, at)}: {what}")
 
     while True:
-        while at < len(text) and text[at] in " \t\r\n":
-            at += 1
+        at = _JSON_SPACE.match(text, at).end()
         if text.startswith("]", at):
             return
         line, counted = line + text.count("\n", counted, at), at
@@ -262,8 +264,7 @@ def _json_array(lines: Iterator[str], src: str) -> Iterator[tuple[int, object]]:
         except ValueError as e:
             raise fail(f"not valid JSON ({getattr(e, 'msg', e)})") from None
         yield line, item
-        while at < len(text) and text[at] in " \t\r\n":
-            at += 1
+        at = _JSON_SPACE.match(text, at).end()
         if text.startswith(",", at):
             at += 1
         elif not text.startswith("]", at):
@@ -274,13 +275,18 @@ def _objects(items: Iterator[tuple[int, object]], src: str) -> Iterator[tuple[in
     """Rows of JSON objects: the first object's keys are the header; later objects' values by those keys."""
     keys: list[str] | None = None
     for number, obj in items:
-        if not isinstance(obj, dict):
-            raise DataError(f"{src}:{number}: a JSON {_kind(obj)} where each row should be an object such as "
-                            '{"text": "...", "label": "..."}')
+        check_object(obj, src, number)
         if keys is None:
             keys = list(obj)
             yield number, keys
         yield number, [obj.get(k, MISSING) for k in keys]
+
+
+def check_object(obj, src: str, number: int) -> None:
+    """A JSON row must be an object (training and scoring alike)."""
+    if not isinstance(obj, dict):
+        raise DataError(f"{src}:{number}: a JSON {_kind(obj)} where each row should be an object such as "
+                        '{"text": "...", ...}')
 
 
 def _fasttext(lines: Iterator[str], src: str) -> Iterator[tuple[int, list]]:
