@@ -191,7 +191,10 @@ def test_scorer_sorts_but_answers_in_input_order(packed_bundle):
     assert (np.diff(flat) >= 0).all() and len(calls) == -(-500 // 16)
     unsorted = Scorer(clf, batch_size=16, sort=False).logits(texts)
     alone = np.concatenate([clf.logits([t]) for t in texts])
-    np.testing.assert_array_equal(got, unsorted)  # the same bits, sorted or not
+    # Sorted or not, the same answers: onnxruntime may round a row differently at another padded
+    # width (up to ~1e-6 on real models), the bound is 1e-5.
+    np.testing.assert_allclose(got, unsorted, rtol=0, atol=ATOL)
+    assert (got.argmax(1) == unsorted.argmax(1)).all()
     np.testing.assert_allclose(got, alone, rtol=0, atol=ATOL)  # row i is text i
     assert sorted_scorer.window == 16 * 8 and Scorer(clf, 16, sort=False).window == 16
 

@@ -33,5 +33,9 @@ def prune_vocab(model: torch.nn.Module, pipeline: TextPipeline, max_vocab: int):
         with torch.no_grad():
             uni.weight.copy_(model.unigrams.weight[:max_vocab])
         model.unigrams = uni
+    if model.config.linear_buckets:
+        # Buffers, not modules: the dropped tokens' weights go with their ids (now <unk>'s).
+        model.lin_uni = model.lin_uni[:max_vocab].clone()
+        model.lin_uni_idf = model.lin_uni_idf[:max_vocab].clone()
     model.config.vocab_size = max_vocab
     return model, TextPipeline(new_vocab, pipeline.max_tokens, pipeline.padding_side, pipeline.tokenizer)

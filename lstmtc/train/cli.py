@@ -110,6 +110,10 @@ def _both(recipe, reference) -> str:
                    + _both("auto", 0))
 @click.option("--ngram-dim", type=click.IntRange(1),
               help="Width of the n-gram vectors (bundle cost: (vocabulary + buckets) x width x 4 bytes)  [default: 8]")
+@click.option("--linear/--no-linear", default=None,
+              help="After training, fit TF-IDF + logistic regression on the same tokens and word pairs and mix its "
+                   "probabilities into the model's, as far as that helps on validation (a share of 0 keeps the "
+                   "network alone); the bundle computes both " + _both("on", "off"))
 @click.option("--padding-side", type=click.Choice(["packed", "post", "pre"]),
               help="packed = length-aware: the model takes each document's length and never computes on "
                    "padding (its logits do not depend on padding or batch neighbours; export writes bundle format "

@@ -25,6 +25,7 @@ from .checkpoint import BEST, LAST, read_checkpoint, save_checkpoints
 from .config import AUTO, CHOICES, TrainConfig, auto_ngram_buckets
 from .devices import PROGRESS_LOSS_EVERY, host_sum, native_bf16, resolve_device, resolve_precision
 from .embeddings import open_vectors, start_embedding
+from .linear import mix_into_best
 from .model import LSTMClassifier, ModelConfig, distinct_pairs
 from .prepare import TrainError, prepare, summary_lines
 
@@ -197,6 +198,8 @@ def train(
         start_epoch = int(state["epoch"]) + 1
         if start_epoch > cfg.epochs or stopped_early(history, cfg):
             log(f"{out}: the run is already complete ({len(history)} epochs)")
+            if cfg.linear:  # unless it stopped before the linear model was mixed in
+                mix_into_best(out, cfg, prep, device, log)
             return state
     best = max((runrecord.score(h, cfg.select, cfg.tie_break) for h in history), default=None)
 
@@ -296,6 +299,8 @@ def train(
         f"{final.get('valid_macro_f1', float('nan')):.4f} -> {out / BEST}")
     if "valid_recall" in final:
         log(recall_line(final["valid_recall"], labels.names))
+    if cfg.linear:
+        mix_into_best(out, cfg, prep, device, log)
     return payload
 
 

@@ -9,6 +9,11 @@ so a document's logits do not depend on how far it is padded or on its batch nei
 An n-gram bag (``ModelConfig.ngram_buckets``) can sit beside the LSTM: fastText's mean of word and
 hashed word-pair vectors, concatenated with the pooled LSTM features before the head. The pairs are
 hashed from the token ids inside the model, so an exported bundle takes the same inputs.
+
+A linear model (``ModelConfig.linear_buckets``) can be mixed in after training: logistic regression
+on TF-IDF of the same tokens and hashed pairs (``lstmtc.train.linear`` fits it with scikit-learn and
+picks the mix on validation). The model then returns log((1 - mix) p_lstm + mix p_linear), whose
+softmax is the mixed probability.
 """
 
 from __future__ import annotations
@@ -55,6 +60,9 @@ class ModelConfig:
     # AG News validation width 4 scored 0.2-0.4 point lower; each unit costs (vocabulary + buckets)
     # x 4 bytes of bundle (half in fp16).
     ngram_dim: int = 8
+    # > 0: a TF-IDF + logistic-regression model of the tokens and of their adjacent pairs hashed into
+    # this many rows, mixed into the output (``lstmtc.train.linear``); 0 = none (the reference).
+    linear_buckets: int = 0
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -67,6 +75,8 @@ class ModelConfig:
             raise ValueError(f"pooling must be one of {POOLINGS}, not {self.pooling!r}")
         if self.ngram_buckets < 0 or (self.ngram_buckets and self.ngram_dim < 1):
             raise ValueError("ngram_buckets must be >= 0 and ngram_dim >= 1")
+        if self.linear_buckets < 0:
+            raise ValueError("linear_buckets must be >= 0")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -105,6 +115,15 @@ class LSTMClassifier(nn.Module):
             nn.init.zeros_(self.bigrams.weight)
             width += c.ngram_dim
         self.head = nn.Linear(width, c.num_classes)
+        if c.linear_buckets:
+            # Fitted after training, not by gradient: buffers (saved and exported, never trained).
+            k = c.num_classes
+            self.register_buffer("lin_uni", torch.zeros(c.vocab_size, k))  # weight of each token
+            self.register_buffer("lin_uni_idf", torch.ones(c.vocab_size))
+            self.register_buffer("lin_bi", torch.zeros(c.linear_buckets, k))  # of each hashed pair
+            self.register_buffer("lin_bi_idf", torch.ones(c.linear_buckets))
+            self.register_buffer("lin_bias", torch.zeros(k))
+            self.register_buffer("lin_mix", torch.zeros(()))  # the linear model's share of the output
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         if self.config.lengths:
@@ -165,7 +184,23 @@ class LSTMClassifier(nn.Module):
         feats = self.dropout(feats)
         if self.config.ngram_buckets:
             feats = torch.cat([feats, self._ngram_bag(input_ids, real)], dim=1)  # (batch, width + ngram_dim)
-        return self.head(feats)  # (batch, num_classes)
+        logits = self.head(feats)  # (batch, num_classes)
+        if not self.config.linear_buckets:
+            return logits
+        p = (1 - self.lin_mix) * logits.softmax(-1) + self.lin_mix * self.linear_logits(input_ids, real).softmax(-1)
+        return p.clamp_min(1e-30).log()  # (batch, num_classes): log-probabilities, softmax gives p back
+
+    def linear_logits(self, input_ids: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """The linear model's logits: TfidfTransformer(sublinear_tf=True, norm="l2") of the real
+        tokens and pairs, times the fitted weights. A term's tf is counted by comparing every
+        position with every other (batch x seq x seq), which any ONNX runtime can do."""
+        real = real.squeeze(-1).to(self.lin_uni.dtype)  # (batch, seq)
+        pair = real[:, :-1] * real[:, 1:]  # (batch, seq - 1)
+        h = (input_ids[:, :-1] * NGRAM_HASH_PRIME + input_ids[:, 1:]) % self.config.linear_buckets
+        sums = (_tfidf_terms(input_ids, real, self.lin_uni_idf[input_ids], self.lin_uni[input_ids])
+                + _tfidf_terms(h, pair, self.lin_bi_idf[h], self.lin_bi[h]))  # (batch, num_classes + 1)
+        norm = sums[:, -1:].clamp_min(1e-12).sqrt()  # (batch, 1)
+        return sums[:, :-1] / norm + self.lin_bias  # (batch, num_classes)
 
     def _ngram_bag(self, input_ids: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         """The mean n-gram vector of each row over its real tokens and real adjacent pairs."""
@@ -176,3 +211,15 @@ class LSTMClassifier(nn.Module):
         h = (input_ids[:, :-1] * NGRAM_HASH_PRIME + input_ids[:, 1:]) % self.config.ngram_buckets  # (batch, seq - 1)
         total = (self.unigrams(input_ids) * real).sum(dim=1) + (self.bigrams(h) * pair).sum(dim=1)  # (batch, dim)
         return total / (real.sum(dim=1) + pair.sum(dim=1)).clamp(min=1)  # (batch, ngram_dim)
+
+
+def _tfidf_terms(ids: torch.Tensor, real: torch.Tensor, idf: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """For terms ``ids`` (batch, n) where ``real``: the sums of tf-idf x weight and of tf-idf squared,
+    (batch, num_classes + 1); tf-idf = (1 + log tf) x idf per distinct term as scikit-learn's
+    sublinear tf, each of a term's tf positions carrying 1/tf of it. Both are summed over the
+    positions in one reduction over a middle axis, which onnxruntime adds up position by position:
+    padding then adds exact zeros, and a document's answer keeps its bits at any padded width."""
+    same = (ids.unsqueeze(2) == ids.unsqueeze(1)).to(real.dtype) * real.unsqueeze(1)  # (batch, n, n)
+    tf = (same.sum(-1) * real).clamp_min(1.0)  # (batch, n): the count of each position's term (exact)
+    share = (real * idf * (1 + tf.log()) / tf).unsqueeze(-1)  # (batch, n, 1)
+    return torch.cat([share * weight, share * share * tf.unsqueeze(-1)], dim=-1).sum(1)  # (batch, classes + 1)
