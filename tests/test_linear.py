@@ -153,3 +153,17 @@ def test_pruning_keeps_the_linear_model_of_the_kept_tokens():
     with torch.no_grad():  # ids below 12 are all kept: the same logits
         assert torch.allclose(pruned.linear_logits(ids, _real(ids, lengths)),
                               model.linear_logits(ids, _real(ids, lengths)), atol=1e-6)
+
+
+def test_a_linear_model_too_large_is_left_out_with_a_note(synth_dir, tmp_path, monkeypatch):
+    from lstmtc.train import linear
+    from lstmtc.train.checkpoint import read_checkpoint
+    from lstmtc.train.config import recipe_config
+    from lstmtc.train.loop import train
+
+    monkeypatch.setattr(linear, "LINEAR_MAX_WEIGHTS", 10)
+    lines = []
+    train(synth_dir / "train.csv", tmp_path / "run", recipe_config(epochs=1, embeddings=None),
+          {"embed_dim": 8, "hidden_sizes": (8,), "ngram_buckets": 0}, progress=False, log=lines.append)
+    assert read_checkpoint(tmp_path / "run" / "best.pt")["model_config"]["linear_buckets"] == 0
+    assert any(line.startswith("note: no linear model: ") and "--no-linear" in line for line in lines)

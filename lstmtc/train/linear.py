@@ -26,6 +26,10 @@ LINEAR_MIX = tuple(round(0.1 * i, 1) for i in range(11))
 # saga: on BANKING77 (77 classes) 2-17 s a fit where lbfgs took 16-35 s; rows of TF-IDF are
 # L2-normalised, which is what saga converges fast on. Seeded: it visits the rows in random order.
 LINEAR_MAX_ITER = 1000
+# Above this many weights ((vocabulary + hashed pairs) x classes: 100 MB in fp32) the linear model
+# is left out with a note: 1,000 classes over AG News's 300,000 features would add 1.2 GB to the
+# bundle. BANKING77 (77 classes) needs 2.7 million, AG News 1.2 million.
+LINEAR_MAX_WEIGHTS = 25_000_000
 
 
 @dataclass
@@ -129,6 +133,11 @@ def mix_into_best(out, cfg, prep, device: torch.device, log: Callable[[str], Non
         return
     buckets = best["model_config"].get("ngram_buckets") or auto_ngram_buckets(
         distinct_pairs(prep.x_train, prep.pipeline.vocab.pad_index))
+    weights = (best["model_config"]["vocab_size"] + buckets) * best["model_config"]["num_classes"]
+    if weights > LINEAR_MAX_WEIGHTS:
+        log(f"note: no linear model: {weights:,} weights (vocabulary + word pairs x classes) would add "
+            f"{weights * 4 / 1e6:,.0f} MB to the model; --no-linear leaves it out without this note")
+        return
     model = LSTMClassifier(ModelConfig(**{**best["model_config"], "linear_buckets": buckets}))
     model.load_state_dict(best["state_dict"], strict=False)  # the network's weights; the linear part is fitted
     network = _probs(model, prep.x_valid, prep.len_valid, cfg.batch_size, device)
