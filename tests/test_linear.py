@@ -167,3 +167,17 @@ def test_a_linear_model_too_large_is_left_out_with_a_note(synth_dir, tmp_path, m
           {"embed_dim": 8, "hidden_sizes": (8,), "ngram_buckets": 0}, progress=False, log=lines.append)
     assert read_checkpoint(tmp_path / "run" / "best.pt")["model_config"]["linear_buckets"] == 0
     assert any(line.startswith("note: no linear model: ") and "--no-linear" in line for line in lines)
+
+
+def test_linear_buckets_sets_the_pair_rows(synth_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from lstmtc.train.checkpoint import read_checkpoint
+    from lstmtc.train.cli import main
+
+    r = CliRunner().invoke(main, ["--train", str(synth_dir / "train.csv"), "--out", str(tmp_path / "run"),
+                                  "--epochs", "1", "--embeddings", "none", "--embed-dim", "8", "--hidden", "8",
+                                  "--linear-buckets", "512"])
+    assert r.exit_code == 0, r.output
+    best = read_checkpoint(tmp_path / "run" / "best.pt")
+    assert best["model_config"]["linear_buckets"] == 512 and best["state_dict"]["lin_bi"].shape[0] == 512

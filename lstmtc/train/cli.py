@@ -114,6 +114,9 @@ def _both(recipe, reference) -> str:
               help="After training, fit TF-IDF + logistic regression on the same tokens and word pairs and mix its "
                    "probabilities into the model's, as far as that helps on validation (a share of 0 keeps the "
                    "network alone); the bundle computes both " + _both("on", "off"))
+@click.option("--linear-buckets", type=click.IntRange(1),
+              help="Rows the linear model hashes word pairs into (bundle cost: (vocabulary + rows) x (classes + 1) x "
+                   "4 bytes)  [default: the n-gram bag's]")
 @click.option("--padding-side", type=click.Choice(["packed", "post", "pre"]),
               help="packed = length-aware: the model takes each document's length and never computes on "
                    "padding (its logits do not depend on padding or batch neighbours; export writes bundle format "

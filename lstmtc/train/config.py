@@ -71,6 +71,9 @@ class TrainConfig:
     # probabilities into the output where that scores higher on validation (lstmtc.train.linear).
     # False = the network alone (the reference).
     linear: bool = False
+    # Rows its word pairs are hashed into; None = the n-gram bag's (the same hash), or as the bag's
+    # "auto" where there is no bag. Fewer rows: a smaller bundle (each row costs classes + 1 floats).
+    linear_buckets: int | None = None
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:

@@ -131,7 +131,7 @@ def mix_into_best(out, cfg, prep, device: torch.device, log: Callable[[str], Non
     best = read_checkpoint(out / BEST)
     if best["model_config"].get("linear_buckets"):
         return
-    buckets = best["model_config"].get("ngram_buckets") or auto_ngram_buckets(
+    buckets = cfg.linear_buckets or best["model_config"].get("ngram_buckets") or auto_ngram_buckets(
         distinct_pairs(prep.x_train, prep.pipeline.vocab.pad_index))
     weights = (best["model_config"]["vocab_size"] + buckets) * best["model_config"]["num_classes"]
     if weights > LINEAR_MAX_WEIGHTS:
