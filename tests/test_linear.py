@@ -92,13 +92,15 @@ def test_a_class_missing_from_training_never_wins():
     assert np.allclose(logits.softmax(-1)[:, [0, 2]].numpy(), clf.predict_proba(x), atol=1e-6)
 
 
-def test_the_recipe_mixes_it_in_and_the_bundle_computes_it(synth_dir, tmp_path):
+def test_the_recipe_mixes_it_in_and_the_bundle_computes_it(synth_dir, tmp_path, monkeypatch):
     from lstmtc.export import export_bundle
     from lstmtc.infer import Classifier
+    from lstmtc.train import linear
     from lstmtc.train.checkpoint import read_checkpoint
     from lstmtc.train.config import recipe_config
     from lstmtc.train.loop import train
 
+    monkeypatch.setattr(linear, "LINEAR_MIX", (0.5,))  # whatever these rows would choose
     lines = []
     cfg = recipe_config(epochs=3, embeddings=None, seed=0)
     train(synth_dir / "train.csv", tmp_path / "run", cfg, {"embed_dim": 8, "hidden_sizes": (8,), "pooling": "max",
@@ -106,26 +108,24 @@ def test_the_recipe_mixes_it_in_and_the_bundle_computes_it(synth_dir, tmp_path):
           progress=False, log=lines.append)
     best = read_checkpoint(tmp_path / "run" / "best.pt")
     assert best["model_config"]["linear_buckets"] > 0
-    assert 0.0 <= best["linear"]["mix"] <= 1.0 and best["linear"]["valid_score"] >= best["linear"]["valid_network"]
+    assert best["linear"]["mix"] == 0.5 and float(best["state_dict"]["lin_mix"]) == 0.5
     assert any(line.startswith("linear model (TF-IDF + logistic regression, C=") for line in lines)
     # The export's own validation (PyTorch against onnxruntime) includes the linear part.
     export_bundle(tmp_path / "run" / "best.pt", tmp_path / "bundle")
     texts = ["the team won the match", "shares fell on the market", "", "goal goal goal"]
-    model = LSTMClassifier(ModelConfig(**best["model_config"]))
-    model.load_state_dict(best["state_dict"])
-    with torch.no_grad():
-        model.lin_mix.fill_(0.5)  # whatever validation chose, both parts must reach the bundle
     clf = Classifier.load(tmp_path / "bundle")
     assert clf.logits(texts).shape == (4, len(best["labels"]))
     info = json.loads((tmp_path / "bundle" / "bundle.json").read_text())
     assert info["version"] == 2
 
 
-def test_a_complete_run_resumed_gets_the_linear_model_once(synth_dir, tmp_path):
+def test_a_complete_run_resumed_gets_the_linear_model_once(synth_dir, tmp_path, monkeypatch):
+    from lstmtc.train import linear
     from lstmtc.train.checkpoint import read_checkpoint
     from lstmtc.train.config import recipe_config
     from lstmtc.train.loop import train
 
+    monkeypatch.setattr(linear, "LINEAR_MIX", (0.3,))
     args = {"embed_dim": 8, "hidden_sizes": (8,), "pooling": "max", "ngram_buckets": 0}
     train(synth_dir / "train.csv", tmp_path / "run", recipe_config(epochs=2, embeddings=None, linear=False), args,
           progress=False, log=lambda s: None)
@@ -181,3 +181,24 @@ def test_linear_buckets_sets_the_pair_rows(synth_dir, tmp_path):
     assert r.exit_code == 0, r.output
     best = read_checkpoint(tmp_path / "run" / "best.pt")
     assert best["model_config"]["linear_buckets"] == 512 and best["state_dict"]["lin_bi"].shape[0] == 512
+
+
+def test_a_share_of_zero_keeps_the_network_alone(synth_dir, tmp_path, monkeypatch):
+    from lstmtc.train import linear
+    from lstmtc.train.checkpoint import read_checkpoint
+    from lstmtc.train.config import recipe_config
+    from lstmtc.train.loop import train
+
+    monkeypatch.setattr(linear, "LINEAR_MIX", (0.0,))
+    args = {"embed_dim": 8, "hidden_sizes": (8,), "ngram_buckets": 0}
+    lines = []
+    train(synth_dir / "train.csv", tmp_path / "run", recipe_config(epochs=1, embeddings=None), args,
+          progress=False, log=lines.append)
+    best = read_checkpoint(tmp_path / "run" / "best.pt")
+    assert best["linear"]["mix"] == 0.0 and best["model_config"]["linear_buckets"] == 0
+    assert not any(k.startswith("lin_") for k in best["state_dict"])
+    assert lines[-1].endswith("(the network alone)")
+    again = []  # resumed: the choice stands, nothing is fitted again
+    train(synth_dir / "train.csv", tmp_path / "run", recipe_config(epochs=1, embeddings=None), args, resume=True,
+          progress=False, log=again.append)
+    assert not any("linear model" in line for line in again)

@@ -129,7 +129,7 @@ def mix_into_best(out, cfg, prep, device: torch.device, log: Callable[[str], Non
     from .model import LSTMClassifier, ModelConfig, distinct_pairs
 
     best = read_checkpoint(out / BEST)
-    if best["model_config"].get("linear_buckets"):
+    if best["model_config"].get("linear_buckets") or best.get("linear"):
         return
     buckets = cfg.linear_buckets or best["model_config"].get("ngram_buckets") or auto_ngram_buckets(
         distinct_pairs(prep.x_train, prep.pipeline.vocab.pad_index))
@@ -153,11 +153,13 @@ def mix_into_best(out, cfg, prep, device: torch.device, log: Callable[[str], Non
     log(f"linear model (TF-IDF + logistic regression, C={fit.c:g}): valid {what} {fit.linear_score:.4f}; "
         f"mixed into the network's {fit.network_score:.4f} at share {fit.mix:.1f}: {fit.score:.4f}"
         + ("" if fit.mix else " (the network alone)"))
-    save_checkpoints(out, {BEST: {**best, "model_config": model.config.to_dict(),
-                                  "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                                  "linear": {"c": fit.c, "mix": fit.mix, "select": cfg.select,
-                                             "valid_score": fit.score, "valid_linear": fit.linear_score,
-                                             "valid_network": fit.network_score}}})
+    about = {"c": fit.c, "mix": fit.mix, "select": cfg.select, "valid_score": fit.score,
+             "valid_linear": fit.linear_score, "valid_network": fit.network_score}
+    if not fit.mix:  # the network alone: the bundle carries and computes nothing for it
+        save_checkpoints(out, {BEST: {**best, "linear": about}})
+        return
+    save_checkpoints(out, {BEST: {**best, "model_config": model.config.to_dict(), "linear": about,
+                                  "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}})
 
 
 @torch.no_grad()
