@@ -115,6 +115,18 @@ def test_the_recipe_mixes_it_in_and_the_bundle_computes_it(synth_dir, tmp_path, 
     texts = ["the team won the match", "shares fell on the market", "", "goal goal goal"]
     clf = Classifier.load(tmp_path / "bundle")
     assert clf.logits(texts).shape == (4, len(best["labels"]))
+    # The same answer for a document at any batch width, sorted or not: onnxruntime's ReduceSum can
+    # round a row differently in another batch (~1e-7), an elementwise Log did worse (~1e-6).
+    from conftest import make_rows
+
+    from lstmtc.infer.scoring.scorer import Scorer
+
+    many = [f"{t} {b}" * (1 + i % 3) for i, (_, t, b) in enumerate(make_rows(300, seed=5))]
+    got, unsorted = Scorer(clf, 16).logits(many), Scorer(clf, 16, sort=False).logits(many)
+    np.testing.assert_allclose(got, unsorted, rtol=0, atol=1e-6)
+    assert (got.argmax(1) == unsorted.argmax(1)).all()
+    alone = np.concatenate([clf.logits([t]) for t in many[:40]])
+    np.testing.assert_allclose(Scorer(clf, 7).logits(many[:40]), alone, rtol=0, atol=1e-6)
     info = json.loads((tmp_path / "bundle" / "bundle.json").read_text())
     assert info["version"] == 2
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .model import NGRAM_HASH_PRIME
+from .model import NGRAM_HASH_PRIME, linear_tf_table
 
 # Inverse regularisation strengths tried (the TF-IDF+LR peer's grid, benchmarks/peers.py).
 LINEAR_C = (1.0, 10.0, 100.0)
@@ -58,6 +58,15 @@ def term_counts(ids: torch.Tensor, lengths: torch.Tensor | None, pad_index: int,
     return csr_matrix((np.ones(len(r), dtype=np.float64), (r, c)), shape=(len(ids), vocab_size + buckets))
 
 
+def sublinear(counts):
+    """scikit-learn's sublinear tf, 1 + log tf, as the model computes it: tf x (1 + log t) / t from
+    its table (``linear_tf_table``), t = tf up to the table's end."""
+    table = linear_tf_table().numpy().astype(np.float64)
+    counts = counts.copy()
+    counts.data = counts.data * table[np.minimum(counts.data, len(table) - 1).astype(np.int64)]
+    return counts
+
+
 def fit_linear(model, x_train, len_train, y_train, x_valid, len_valid, y_valid, network_probs: np.ndarray,
                score: Callable[[np.ndarray, np.ndarray], float], seed: int = 0) -> LinearFit:
     """Fit the linear model for ``model`` (an LSTMClassifier whose config has ``linear_buckets``),
@@ -71,9 +80,9 @@ def fit_linear(model, x_train, len_train, y_train, x_valid, len_valid, y_valid, 
 
     c = model.config
     args = (c.pad_index, c.vocab_size, c.linear_buckets)
-    tfidf = TfidfTransformer(sublinear_tf=True)
-    xt = tfidf.fit_transform(term_counts(x_train, len_train, *args))
-    xv = tfidf.transform(term_counts(x_valid, len_valid, *args))
+    tfidf = TfidfTransformer()  # the tf weighting is applied here, as the model applies it
+    xt = tfidf.fit_transform(sublinear(term_counts(x_train, len_train, *args)))
+    xv = tfidf.transform(sublinear(term_counts(x_valid, len_valid, *args)))
     gold, train_gold = y_valid.numpy(), y_train.numpy()
     best = None
     with warnings.catch_warnings():

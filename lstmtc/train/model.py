@@ -27,6 +27,18 @@ POOLINGS = ("last", "max", "mean")
 # Multiplier of the first token id in a pair's hash: a prime above any vocabulary size, so pairs
 # (a, b) and (a', b') meet in a row only by the modulo, never by the multiplication.
 NGRAM_HASH_PRIME = 10_000_019
+# The linear model weighs a term seen tf times by 1 + log tf, read from a table of (1 + log t) / t
+# per position: onnxruntime's Log rounds an element differently by where it falls in the tensor,
+# so computing it in the graph moved a document's answer with the batch's width (~1e-6; what is
+# left, ~1e-7, is onnxruntime's ReduceSum, which the n-gram bag shares). A term
+# repeated more often than the table is long counts as if seen LINEAR_TF_TABLE - 1 times per share.
+LINEAR_TF_TABLE = 4096
+
+
+def linear_tf_table() -> torch.Tensor:
+    """(1 + log t) / t for t = 0 .. LINEAR_TF_TABLE - 1 (t = 0 never read: padding has tf 1)."""
+    t = torch.arange(LINEAR_TF_TABLE, dtype=torch.float64).clamp_min(1)
+    return ((1 + t.log()) / t).float()
 
 
 @dataclass
@@ -124,6 +136,7 @@ class LSTMClassifier(nn.Module):
             self.register_buffer("lin_bi_idf", torch.ones(c.linear_buckets))
             self.register_buffer("lin_bias", torch.zeros(k))
             self.register_buffer("lin_mix", torch.zeros(()))  # the linear model's share of the output
+            self.register_buffer("lin_tf", linear_tf_table(), persistent=False)
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         if self.config.lengths:
@@ -187,8 +200,15 @@ class LSTMClassifier(nn.Module):
         logits = self.head(feats)  # (batch, num_classes)
         if not self.config.linear_buckets:
             return logits
-        p = (1 - self.lin_mix) * logits.softmax(-1) + self.lin_mix * self.linear_logits(input_ids, real).softmax(-1)
-        return p.clamp_min(1e-30).log()  # (batch, num_classes): log-probabilities, softmax gives p back
+        # log((1 - mix) p_network + mix p_linear) as the log-sum-exp of two terms, read off a
+        # LogSoftmax (v - LogSoftmax(v) = logsumexp(v)): onnxruntime computes it row by row, the
+        # same bits at any batch size, where an elementwise Log of p would not.
+        w = torch.stack([1 - self.lin_mix, self.lin_mix]).clamp_min(1e-30).log()  # (2,)
+        v = torch.stack([logits.log_softmax(-1) + w[0],
+                         self.linear_logits(input_ids, real).log_softmax(-1) + w[1]], dim=-1)  # (batch, classes, 2)
+        lse = v - v.log_softmax(-1)  # (batch, classes, 2): both columns hold the log-sum-exp
+        # Read it off the term with the larger weight (the other's -69 for a share of 0 or 1 loses digits).
+        return torch.where(self.lin_mix <= 0.5, lse[..., 0], lse[..., 1])  # (batch, classes): log-probabilities
 
     def linear_logits(self, input_ids: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         """The linear model's logits: TfidfTransformer(sublinear_tf=True, norm="l2") of the real
@@ -197,8 +217,8 @@ class LSTMClassifier(nn.Module):
         real = real.squeeze(-1).to(self.lin_uni.dtype)  # (batch, seq)
         pair = real[:, :-1] * real[:, 1:]  # (batch, seq - 1)
         h = (input_ids[:, :-1] * NGRAM_HASH_PRIME + input_ids[:, 1:]) % self.config.linear_buckets
-        sums = (_tfidf_terms(input_ids, real, self.lin_uni_idf[input_ids], self.lin_uni[input_ids])
-                + _tfidf_terms(h, pair, self.lin_bi_idf[h], self.lin_bi[h]))  # (batch, num_classes + 1)
+        sums = (_tfidf_terms(input_ids, real, self.lin_uni_idf[input_ids], self.lin_uni[input_ids], self.lin_tf)
+                + _tfidf_terms(h, pair, self.lin_bi_idf[h], self.lin_bi[h], self.lin_tf))  # (batch, classes + 1)
         norm = sums[:, -1:].clamp_min(1e-12).sqrt()  # (batch, 1)
         return sums[:, :-1] / norm + self.lin_bias  # (batch, num_classes)
 
@@ -213,7 +233,8 @@ class LSTMClassifier(nn.Module):
         return total / (real.sum(dim=1) + pair.sum(dim=1)).clamp(min=1)  # (batch, ngram_dim)
 
 
-def _tfidf_terms(ids: torch.Tensor, real: torch.Tensor, idf: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+def _tfidf_terms(ids: torch.Tensor, real: torch.Tensor, idf: torch.Tensor, weight: torch.Tensor,
+                 table: torch.Tensor) -> torch.Tensor:
     """For terms ``ids`` (batch, n) where ``real``: the sums of tf-idf x weight and of tf-idf squared,
     (batch, num_classes + 1); tf-idf = (1 + log tf) x idf per distinct term as scikit-learn's
     sublinear tf, each of a term's tf positions carrying 1/tf of it. Both are summed over the
@@ -221,5 +242,6 @@ def _tfidf_terms(ids: torch.Tensor, real: torch.Tensor, idf: torch.Tensor, weigh
     padding then adds exact zeros, and a document's answer keeps its bits at any padded width."""
     same = (ids.unsqueeze(2) == ids.unsqueeze(1)).to(real.dtype) * real.unsqueeze(1)  # (batch, n, n)
     tf = (same.sum(-1) * real).clamp_min(1.0)  # (batch, n): the count of each position's term (exact)
-    share = (real * idf * (1 + tf.log()) / tf).unsqueeze(-1)  # (batch, n, 1)
+    per = table[tf.clamp_max(len(table) - 1).long()]  # (batch, n): (1 + log tf) / tf
+    share = (real * idf * per).unsqueeze(-1)  # (batch, n, 1)
     return torch.cat([share * weight, share * share * tf.unsqueeze(-1)], dim=-1).sum(1)  # (batch, classes + 1)
