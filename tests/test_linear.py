@@ -214,3 +214,15 @@ def test_a_share_of_zero_keeps_the_network_alone(synth_dir, tmp_path, monkeypatc
     train(synth_dir / "train.csv", tmp_path / "run", recipe_config(epochs=1, embeddings=None), args, resume=True,
           progress=False, log=again.append)
     assert not any("linear model" in line for line in again)
+
+
+@pytest.mark.parametrize("flags", [["--no-linear"], ["--preset", "2"]])
+def test_linear_buckets_without_the_linear_model_is_refused(synth_dir, tmp_path, flags):
+    from click.testing import CliRunner
+
+    from lstmtc.train.cli import main
+
+    r = CliRunner().invoke(main, ["--train", str(synth_dir / "train.csv"), "--out", str(tmp_path / "run"),
+                                  "--linear-buckets", "512", *flags])
+    assert r.exit_code == 2 and "--linear-buckets sizes the linear model, which is off here" in r.output
+    assert not (tmp_path / "run").exists()

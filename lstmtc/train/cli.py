@@ -231,6 +231,9 @@ def main(train_path, valid_path, test_path, out_dir, resume_dir, preset, threads
                     raise click.UsageError("--embed-dim conflicts with --embeddings: the vectors set the "
                                            "embedding size")
                 cfg, model_args = resolve_settings(preset, options, device)
+                if options["linear_buckets"] and not cfg.linear:
+                    raise click.UsageError("--linear-buckets sizes the linear model, which is off here "
+                                           "(--no-linear, or --preset without --linear)")
                 opts = read_options(**{k: options[k] for k in DATA_OPTIONS})
                 payload = loop.train(train_path, out_dir, cfg, model_args, valid_path, opts)
             if test_path:
