@@ -146,7 +146,7 @@ def test_a_complete_run_resumed_gets_the_linear_model_once(synth_dir, tmp_path, 
     train(synth_dir / "train.csv", tmp_path / "run", recipe_config(epochs=2, embeddings=None), args, resume=True,
           progress=False, log=lines.append)
     assert read_checkpoint(tmp_path / "run" / "best.pt")["model_config"]["linear_buckets"] > 0
-    assert sum("linear model" in line for line in lines) == 1
+    assert sum(line.startswith("linear model (") for line in lines) == 1
     again = []
     train(synth_dir / "train.csv", tmp_path / "run", recipe_config(epochs=2, embeddings=None), args, resume=True,
           progress=False, log=again.append)

@@ -149,6 +149,8 @@ def mix_into_best(out, cfg, prep, device: torch.device, log: Callable[[str], Non
         return
     model = LSTMClassifier(ModelConfig(**{**best["model_config"], "linear_buckets": buckets}))
     model.load_state_dict(best["state_dict"], strict=False)  # the network's weights; the linear part is fitted
+    log(f"fitting the linear model (TF-IDF + logistic regression, C of {'/'.join(f'{c:g}' for c in LINEAR_C)}) "
+        f"on {len(prep.x_train):,} rows ...")
     network = _probs(model, prep.x_valid, prep.len_valid, cfg.batch_size, device)
     key = "macro_f1" if cfg.select == "macro-f1" else "accuracy"
     names = prep.train.labelset.names
