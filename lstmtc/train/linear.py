@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .model import NGRAM_HASH_PRIME, linear_tf_table
+from .model import linear_tf_table, pair_hash
 
 # Inverse regularisation strengths tried (the TF-IDF+LR peer's grid, benchmarks/peers.py).
 LINEAR_C = (1.0, 10.0, 100.0)
@@ -51,7 +51,7 @@ def term_counts(ids: torch.Tensor, lengths: torch.Tensor | None, pad_index: int,
     else:
         real = torch.arange(ids.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)
     pair = real[:, :-1] & real[:, 1:]
-    h = (ids[:, :-1] * NGRAM_HASH_PRIME + ids[:, 1:]) % buckets + vocab_size
+    h = pair_hash(ids, buckets) + vocab_size
     rows = torch.arange(len(ids)).unsqueeze(1)
     r = torch.cat([rows.expand_as(ids)[real], rows.expand_as(h)[pair]]).numpy()
     c = torch.cat([ids[real], h[pair]]).numpy()
@@ -147,11 +147,13 @@ def mix_into_best(out, cfg, prep, device: torch.device, log: Callable[[str], Non
         log(f"note: no linear model: {weights:,} weights (vocabulary + word pairs x classes) would add "
             f"{weights * 4 / 1e6:,.0f} MB to the model; --no-linear leaves it out without this note")
         return
-    model = LSTMClassifier(ModelConfig(**{**best["model_config"], "linear_buckets": buckets}))
-    model.load_state_dict(best["state_dict"], strict=False)  # the network's weights; the linear part is fitted
     log(f"fitting the linear model (TF-IDF + logistic regression, C of {'/'.join(f'{c:g}' for c in LINEAR_C)}) "
         f"on {len(prep.x_train):,} rows ...")
-    network = _probs(model, prep.x_valid, prep.len_valid, cfg.batch_size, device)
+    network = LSTMClassifier(ModelConfig(**best["model_config"]))
+    network.load_state_dict(best["state_dict"])
+    network_probs = _probs(network, prep.x_valid, prep.len_valid, cfg.batch_size, device)
+    model = LSTMClassifier(ModelConfig(**{**best["model_config"], "linear_buckets": buckets}))
+    model.load_state_dict(network.state_dict(), strict=False)  # all but the linear part, which is fitted next
     key = "macro_f1" if cfg.select == "macro-f1" else "accuracy"
     names = prep.train.labelset.names
 
@@ -159,7 +161,7 @@ def mix_into_best(out, cfg, prep, device: torch.device, log: Callable[[str], Non
         return report(gold, pred, names)[key]
 
     fit = fit_linear(model, prep.x_train, prep.len_train, prep.y_train, prep.x_valid, prep.len_valid,
-                     prep.y_valid, network, score, cfg.seed)
+                     prep.y_valid, network_probs, score, cfg.seed)
     what = "macro-F1" if key == "macro_f1" else "accuracy"
     log(f"linear model (TF-IDF + logistic regression, C={fit.c:g}): valid {what} {fit.linear_score:.4f}; "
         f"mixed into the network's {fit.network_score:.4f} at share {fit.mix:.1f}: {fit.score:.4f}"
@@ -175,7 +177,7 @@ def mix_into_best(out, cfg, prep, device: torch.device, log: Callable[[str], Non
 
 @torch.no_grad()
 def _probs(model, x, lengths, batch_size: int, device: torch.device) -> np.ndarray:
-    """The network's probabilities (the linear part not yet mixed in: its share is still 0)."""
+    """``model``'s probabilities on ``x``, batch by batch on ``device``."""
     from .batches import batch_inputs
 
     model.to(device).eval()

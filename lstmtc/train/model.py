@@ -35,6 +35,14 @@ NGRAM_HASH_PRIME = 10_000_019
 LINEAR_TF_TABLE = 4096
 
 
+def pair_hash(ids: torch.Tensor, buckets: int) -> torch.Tensor:
+    """The row of each adjacent token pair of ``ids`` (batch, seq) in a table of ``buckets`` rows:
+    (batch, seq - 1). It reads token ids only (not the vocabulary size), so a pruned vocabulary
+    keeps the ids, and with them the rows, of every pair it keeps. The n-gram bag and the linear
+    model (in the graph and in its fit) hash alike."""
+    return (ids[:, :-1] * NGRAM_HASH_PRIME + ids[:, 1:]) % buckets
+
+
 def linear_tf_table() -> torch.Tensor:
     """(1 + log t) / t for t = 0 .. LINEAR_TF_TABLE - 1 (t = 0 never read: padding has tf 1)."""
     t = torch.arange(LINEAR_TF_TABLE, dtype=torch.float64).clamp_min(1)
@@ -216,7 +224,7 @@ class LSTMClassifier(nn.Module):
         position with every other (batch x seq x seq), which any ONNX runtime can do."""
         real = real.squeeze(-1).to(self.lin_uni.dtype)  # (batch, seq)
         pair = real[:, :-1] * real[:, 1:]  # (batch, seq - 1)
-        h = (input_ids[:, :-1] * NGRAM_HASH_PRIME + input_ids[:, 1:]) % self.config.linear_buckets
+        h = pair_hash(input_ids, self.config.linear_buckets)  # (batch, seq - 1)
         sums = (_tfidf_terms(input_ids, real, self.lin_uni_idf[input_ids], self.lin_uni[input_ids], self.lin_tf)
                 + _tfidf_terms(h, pair, self.lin_bi_idf[h], self.lin_bi[h], self.lin_tf))  # (batch, classes + 1)
         norm = sums[:, -1:].clamp_min(1e-12).sqrt()  # (batch, 1)
@@ -226,9 +234,7 @@ class LSTMClassifier(nn.Module):
         """The mean n-gram vector of each row over its real tokens and real adjacent pairs."""
         real = real.to(self.unigrams.weight.dtype)  # (batch, seq, 1)
         pair = real[:, :-1] * real[:, 1:]  # (batch, seq - 1, 1)
-        # The hash reads token ids only (not the vocabulary size), so a pruned vocabulary keeps the
-        # ids, and with them the rows, of every pair it keeps.
-        h = (input_ids[:, :-1] * NGRAM_HASH_PRIME + input_ids[:, 1:]) % self.config.ngram_buckets  # (batch, seq - 1)
+        h = pair_hash(input_ids, self.config.ngram_buckets)  # (batch, seq - 1)
         total = (self.unigrams(input_ids) * real).sum(dim=1) + (self.bigrams(h) * pair).sum(dim=1)  # (batch, dim)
         return total / (real.sum(dim=1) + pair.sum(dim=1)).clamp(min=1)  # (batch, ngram_dim)
 
