@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from lstmtc.train.linear import _class_weights, term_counts
+from lstmtc.train.linear import _class_weights, load_linear, term_counts
 from lstmtc.train.model import LSTMClassifier, ModelConfig
 
 PAD, VOCAB, BUCKETS = 1, 30, 64
@@ -36,14 +36,7 @@ def _fitted(k: int, seed: int = 0):
     clf = LogisticRegression(C=10.0, max_iter=1000).fit(x, y)
     model = LSTMClassifier(ModelConfig(vocab_size=VOCAB, num_classes=k, embed_dim=4, hidden_sizes=(3,), pad_index=PAD,
                                        pooling="max", lengths=True, linear_buckets=BUCKETS)).eval()
-    weight, bias = _class_weights(clf, k)
-    idf = torch.from_numpy(tfidf.idf_).float()
-    with torch.no_grad():
-        model.lin_uni.copy_(weight[:VOCAB])
-        model.lin_bi.copy_(weight[VOCAB:])
-        model.lin_uni_idf.copy_(idf[:VOCAB])
-        model.lin_bi_idf.copy_(idf[VOCAB:])
-        model.lin_bias.copy_(bias)
+    load_linear(model, clf, tfidf.idf_, 0.0)
     return model, clf, tfidf, ids, lengths
 
 

@@ -97,8 +97,16 @@ def fit_linear(model, x_train, len_train, y_train, x_valid, len_valid, y_valid, 
     linear_score, cc, clf, probs = best
     mixes = [(score(gold, ((1 - m) * network_probs + m * probs).argmax(1)), -m, m) for m in LINEAR_MIX]
     mixed, _, mix = max(mixes)  # ties: the smaller share of the linear model
+    load_linear(model, clf, tfidf.idf_, mix)
+    return LinearFit(cc, mix, mixed, linear_score, score(gold, network_probs.argmax(1)))
+
+
+def load_linear(model, clf, idf: np.ndarray, mix: float) -> None:
+    """Write a fitted LogisticRegression ``clf`` over (vocabulary + pair rows) features with their
+    ``idf`` into ``model``'s linear buffers, at share ``mix``."""
+    c = model.config
     weight, bias = _class_weights(clf, c.num_classes)
-    idf = torch.from_numpy(tfidf.idf_).float()
+    idf = torch.from_numpy(idf).float()
     with torch.no_grad():
         model.lin_uni.copy_(weight[: c.vocab_size])
         model.lin_bi.copy_(weight[c.vocab_size:])
@@ -106,7 +114,6 @@ def fit_linear(model, x_train, len_train, y_train, x_valid, len_valid, y_valid, 
         model.lin_bi_idf.copy_(idf[c.vocab_size:])
         model.lin_bias.copy_(bias)
         model.lin_mix.fill_(mix)
-    return LinearFit(cc, mix, mixed, linear_score, score(gold, network_probs.argmax(1)))
 
 
 def _class_weights(clf, k: int) -> tuple[torch.Tensor, torch.Tensor]:
