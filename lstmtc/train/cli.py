@@ -96,7 +96,7 @@ def _both(recipe, reference) -> str:
 @click.option("--embed-dim", type=click.IntRange(1),
               help="Embedding size " + _both("100, or the vectors' size", 50))
 @click.option("--hidden", callback=_hidden,
-              help="Hidden size of each LSTM module, comma-separated " + _both("128", "preset's"))
+              help="Hidden size of each LSTM module, comma-separated " + _both("64", "preset's"))
 @click.option("--num-layers", type=click.IntRange(1), help="Layers inside each LSTM module " + _both(1, "preset's"))
 @click.option("--bidirectional/--unidirectional", default=None, help=_both("bidirectional", "preset's"))
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), help=_both(0.5, 0.0))
