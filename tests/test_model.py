@@ -172,3 +172,16 @@ def test_pooled_head_reads_real_tokens_only(pooling):
         short = model(torch.tensor([[4, 5, 6]]))
         padded = model(torch.tensor([[4, 5, 6, 1, 1, 1, 1]]))
     torch.testing.assert_close(short, padded, rtol=0, atol=1e-6)
+
+
+def test_describe_names_the_architecture_and_counts_every_weight():
+    m = LSTMClassifier(ModelConfig(vocab_size=30, num_classes=3, embed_dim=6, hidden_sizes=(5,), bidirectional=True,
+                                   pooling="max", ngram_buckets=16, ngram_dim=2))
+    n = sum(p.numel() for p in m.parameters())
+    assert m.describe() == ("model: embedding 30 x 6 -> bi-LSTM 5, max-pooled beside an n-gram bag (2-d) -> "
+                            f"3 classes; {n:,} weights ({n * 4 / 1e6:.1f} MB in fp32)")
+    stacked = LSTMClassifier(ModelConfig(vocab_size=30, num_classes=4, hidden_sizes=(4, 3), num_layers=1))
+    assert "-> LSTM 4 -> LSTM 3, read at its last step -> 4 classes" in stacked.describe()
+    deep = LSTMClassifier(ModelConfig(vocab_size=30, num_classes=2, hidden_sizes=(3,), num_layers=3,
+                                      bidirectional=True))
+    assert "bi-LSTM 3 x 3 layers" in deep.describe()

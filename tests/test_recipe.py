@@ -29,6 +29,7 @@ from lstmtc.train.config import (
     auto_max_tokens,
     recipe_config,
 )
+from lstmtc.train.model import LSTMClassifier, ModelConfig
 from lstmtc.train.prepare import TrainError, stratified_indices
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -237,6 +238,9 @@ def test_early_stopping_keeps_the_best_epoch(tmp_path):
                          progress=False)
     assert payload["epoch"] < 30
     assert any(line.startswith("stopping early") for line in log)
+    # Before the first epoch the log names the model it trains.
+    assert [line for line in log if line.startswith("model: ")] == [
+        LSTMClassifier(ModelConfig(**read_checkpoint(tmp_path / "run" / "best.pt")["model_config"])).describe()]
     history = payload["history"]
     best = max(history, key=lambda h: (h["valid_macro_f1"], -h["epoch"]))
     assert read_checkpoint(tmp_path / "run" / "best.pt")["epoch"] == best["epoch"]

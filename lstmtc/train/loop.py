@@ -162,7 +162,7 @@ def train(
     model, bag_line = build_model(cfg, model_args, prep, vectors, device)
     mcfg = model.config
     if state is None:
-        for line in summary_lines(prep.summary) + ([bag_line] if bag_line else []):
+        for line in summary_lines(prep.summary) + ([bag_line] if bag_line else []) + [model.describe()]:
             log(line)
     for line in prep.warnings:
         log(line if line.startswith("warning") else f"warning: {line}")

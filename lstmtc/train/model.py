@@ -146,6 +146,17 @@ class LSTMClassifier(nn.Module):
             self.register_buffer("lin_mix", torch.zeros(()))  # the linear model's share of the output
             self.register_buffer("lin_tf", linear_tf_table(), persistent=False)
 
+    def describe(self) -> str:
+        """One line for the training log: the architecture and its trained weights."""
+        c = self.config
+        layers = f" x {c.num_layers} layers" if c.num_layers > 1 else ""
+        lstm = " -> ".join(f"{'bi-' if c.bidirectional else ''}LSTM {h}{layers}" for h in c.hidden_sizes)
+        read = {"max": "max-pooled", "mean": "mean-pooled"}.get(c.pooling, "read at its last step")
+        bag = f" beside an n-gram bag ({c.ngram_dim}-d)" if c.ngram_buckets else ""
+        n = sum(p.numel() for p in self.parameters())
+        return (f"model: embedding {c.vocab_size:,} x {c.embed_dim} -> {lstm}, {read}{bag} -> {c.num_classes} classes; "
+                f"{n:,} weights ({n * 4 / 1e6:.1f} MB in fp32)")
+
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         if self.config.lengths:
             if lengths is None:
