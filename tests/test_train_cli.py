@@ -169,3 +169,19 @@ def test_train_with_test_writes_eval(small_csv, synth_dir, tmp_path):
     png = (run / "eval" / "confusion_matrix.png").read_bytes()
     assert png.startswith(PNG_MAGIC) and len(png) > 1000
     assert "epoch   1/1" in r.output
+
+
+@pytest.mark.parametrize("flags, hidden", [
+    ([], (64,)),  # the recipe: 64 units beside the linear model
+    (["--no-linear"], (128,)),  # the network alone is the model: the recipe keeps 128 units
+    (["--no-linear", "--hidden", "32"], (32,)),  # a width given is a width kept
+    (["--linear", "--hidden", "16,8"], (16, 8)),
+])
+def test_recipe_width_follows_the_linear_model(monkeypatch, small_csv, tmp_path, flags, hidden):
+    rec = _Recorder()
+    monkeypatch.setattr(loop, "train", rec)
+    r = invoke(["--train", small_csv, "--out", tmp_path / "run", *flags])
+    assert r.exit_code == 0, r.output
+    (cfg, args), = rec.calls
+    assert tuple(args["hidden_sizes"]) == hidden
+    assert cfg.linear is ("--no-linear" not in flags)

@@ -20,6 +20,7 @@ from .config import (
     PRECISIONS,
     PRESET_DESCRIPTIONS,
     PRESETS,
+    RECIPE_HIDDEN_WITHOUT_LINEAR,
     RECIPE_MODEL,
     SCHEDULES,
     SELECTS,
@@ -96,7 +97,7 @@ def _both(recipe, reference) -> str:
 @click.option("--embed-dim", type=click.IntRange(1),
               help="Embedding size " + _both("100, or the vectors' size", 50))
 @click.option("--hidden", callback=_hidden,
-              help="Hidden size of each LSTM module, comma-separated " + _both("64", "preset's"))
+              help="Hidden size of each LSTM module, comma-separated " + _both("64; 128 with --no-linear", "preset's"))
 @click.option("--num-layers", type=click.IntRange(1), help="Layers inside each LSTM module " + _both(1, "preset's"))
 @click.option("--bidirectional/--unidirectional", default=None, help=_both("bidirectional", "preset's"))
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), help=_both(0.5, 0.0))
@@ -278,6 +279,8 @@ def resolve_settings(preset: int | None, options: dict, device: str) -> tuple[Tr
     for key in MODEL_OPTIONS:
         if options.get(key) is not None:
             model["hidden_sizes" if key == "hidden" else key] = options[key]
+    if not preset and options.get("linear") is False and options.get("hidden") is None:
+        model["hidden_sizes"] = RECIPE_HIDDEN_WITHOUT_LINEAR
     # Every training setting the command line names (an option of the same name as a TrainConfig
     # field), so a new setting needs no list here; the three below are resolved on their own.
     for f in fields(TrainConfig):
