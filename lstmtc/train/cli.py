@@ -279,8 +279,6 @@ def resolve_settings(preset: int | None, options: dict, device: str) -> tuple[Tr
     for key in MODEL_OPTIONS:
         if options.get(key) is not None:
             model["hidden_sizes" if key == "hidden" else key] = options[key]
-    if not preset and options.get("linear") is False and options.get("hidden") is None:
-        model["hidden_sizes"] = RECIPE_HIDDEN_WITHOUT_LINEAR
     # Every training setting the command line names (an option of the same name as a TrainConfig
     # field), so a new setting needs no list here; the three below are resolved on their own.
     for f in fields(TrainConfig):
@@ -291,6 +289,8 @@ def resolve_settings(preset: int | None, options: dict, device: str) -> tuple[Tr
         cfg.embeddings = None
     if options.get("clip_norm") is not None:
         cfg.clip_norm = options["clip_norm"] or None
+    if not preset and not cfg.linear and options.get("hidden") is None:
+        model["hidden_sizes"] = RECIPE_HIDDEN_WITHOUT_LINEAR  # the network alone is the model
     if cfg.patience == 0:
         cfg.patience = None
     cfg.freeze_embeddings = bool(cfg.freeze_embeddings)
