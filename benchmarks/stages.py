@@ -116,6 +116,9 @@ def measure(bundle, text_file, threads: int | None, batch_size: int, repeats: in
             precision: str | None = None, output: str = "stdout") -> dict:
     from lstmtc.infer.classifier import Classifier
 
+    if threads != 1:
+        # On more threads the classifier scores chunks at once and the stages' clocks overlap.
+        raise ValueError(f"stage timing runs on one thread (got threads={threads}): run it with --threads 1")
     clf = Classifier.load(bundle, precision, threads)
     out_path = Path(workdir) / "stages.out"
     one_pass(clf, text_file, out_path, batch_size, output)  # warm-up: page cache, onnxruntime's first allocations

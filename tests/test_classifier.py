@@ -128,6 +128,11 @@ def test_learns_the_synthetic_topics(synth_dir, tiny_classifier):
 def test_threads_do_not_change_results(tiny_bundle, tiny_classifier):
     one = Classifier.load(tiny_bundle, threads=1)
     assert np.allclose(one.predict_proba(TEXTS), tiny_classifier.predict_proba(TEXTS), atol=1e-6)
+    many = TEXTS * 50  # more than UNSPLIT texts: one onnxruntime call per thread
+    four = Classifier.load(tiny_bundle, threads=4)
+    np.testing.assert_array_equal(four.logits(many), one.logits(many))  # fixed-width: rows do not mix
+    np.testing.assert_array_equal(four.logits(many, batch_size=7), one.logits(many, batch_size=7))
+    assert one.threads == 1 and four.threads == 4 and tiny_classifier.threads >= 1
 
 
 def test_int8_precision_loads(synth_dir, tiny_bundle, tiny_classifier):

@@ -179,7 +179,7 @@ def test_scorer_sorts_but_answers_in_input_order(packed_bundle):
     from lstmtc.infer import Classifier
     from lstmtc.infer.scoring.scorer import Scorer
 
-    clf = Classifier.load(packed_bundle)
+    clf = Classifier.load(packed_bundle, threads=1)  # one chunk: one sorted pass (chunks: the test below)
     texts = _texts(500)
     calls = []
     sorted_scorer = Scorer(clf, batch_size=16)
@@ -196,7 +196,46 @@ def test_scorer_sorts_but_answers_in_input_order(packed_bundle):
     np.testing.assert_allclose(got, unsorted, rtol=0, atol=ATOL)
     assert (got.argmax(1) == unsorted.argmax(1)).all()
     np.testing.assert_allclose(got, alone, rtol=0, atol=ATOL)  # row i is text i
-    assert sorted_scorer.window == 16 * 8 and Scorer(clf, 16, sort=False).window == 16
+    assert sorted_scorer.window == 16 * 8 and Scorer(clf, 16, sort=False).window == 16  # one thread
+
+
+def test_chunks_scored_on_several_threads_answer_in_input_order(packed_bundle):
+    import threading
+
+    from lstmtc.infer import Classifier
+    from lstmtc.infer.scoring.scorer import Scorer
+
+    texts = _texts(500)
+    one = Scorer(Classifier.load(packed_bundle, threads=1), batch_size=16)
+    three = Scorer(Classifier.load(packed_bundle, threads=3), batch_size=16)
+    assert three.window == 3 * one.window == 3 * 16 * 8
+    calls = []
+    run = three.run
+    three.run = lambda ids, lengths: calls.append((threading.get_ident(), lengths.copy())) or run(ids, lengths)
+    got = three.logits(texts)
+    # three chunks of whole batches (176, 176, 148 texts), each sorted on its own thread
+    assert len({ident for ident, _ in calls}) == 3 and len(calls) == 11 + 11 + 10
+    for ident in {i for i, _ in calls}:
+        flat = np.concatenate([lens for i, lens in calls if i == ident])
+        assert (np.diff(flat) >= 0).all()
+    np.testing.assert_allclose(got, one.logits(texts), rtol=0, atol=ATOL)
+    assert (got.argmax(1) == one.logits(texts).argmax(1)).all()
+    np.testing.assert_allclose(got, np.concatenate([one.logits([t]) for t in texts]), rtol=0, atol=ATOL)
+
+
+def test_chunk_bounds():
+    from lstmtc.infer.batching import chunk_bounds
+
+    assert chunk_bounds(0, 16, 2) == []
+    assert chunk_bounds(10, 16, 2) == [(0, 10)]  # one batch: one chunk
+    assert chunk_bounds(33, 16, 2) == [(0, 32), (32, 33)]  # three batches: 2 + 1
+    assert chunk_bounds(500, 16, 3) == [(0, 176), (176, 352), (352, 500)]
+    assert chunk_bounds(64, 16, 8) == [(0, 16), (16, 32), (32, 48), (48, 64)]  # never more chunks than batches
+    for n, size, parts in ((1, 1, 1), (999, 7, 4), (1024, 64, 2), (65, 64, 5)):
+        bounds = chunk_bounds(n, size, parts)
+        assert len(bounds) <= parts and bounds[0][0] == 0 and bounds[-1][1] == n
+        assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+        assert all((stop - start) % size == 0 for start, stop in bounds[:-1])
 
 
 def test_cli_output_is_identical_with_and_without_sorting(packed_bundle, tmp_path):
@@ -246,7 +285,7 @@ def test_version_1_bundle_scores_exactly_as_before(tiny_bundle, tmp_path):
     m["input"] = m.pop("inputs")[0]
     (old / "bundle.json").write_text(json.dumps(m))
     a, b = Classifier.load(old), Classifier.load(tiny_bundle)
-    assert not a.length_aware and Scorer(a, 16).window == 16
+    assert not a.length_aware and Scorer(a, 16).window == 16 * a.threads  # a batch per thread
     texts = _texts(100)
     ids = a.pipeline(texts)
     assert ids.shape[1] == a.pipeline.max_tokens  # every batch at max_tokens, as format 1 always ran

@@ -8,6 +8,7 @@ order, every batch at the bundle's ``max_tokens``, exactly as before length-awar
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from math import ceil
 
 import numpy as np
 
@@ -41,3 +42,13 @@ def run_batches(tokens: Tokens, batch_size: int | None, *, vectorize: Callable[[
             out = np.empty((n, logits.shape[1]), dtype=logits.dtype)
         out[idx] = logits
     return out
+
+
+def chunk_bounds(n: int, batch_size: int, parts: int) -> list[tuple[int, int]]:
+    """At most ``parts`` contiguous ``(start, stop)`` ranges covering ``range(n)``, each a whole
+    number of batches (the last may end short), as even as that allows. Scoring the ranges
+    separately keeps every batch a fixed-width model sees what it would be in one pass."""
+    batches = ceil(n / batch_size) if n else 0
+    per = ceil(batches / parts) if batches else 1
+    step = per * batch_size
+    return [(i, min(i + step, n)) for i in range(0, n, step)]

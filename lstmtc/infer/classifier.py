@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from math import ceil
 from pathlib import Path
+from threading import Lock
 
 import numpy as np
 
-from .batching import run_batches
+from .batching import chunk_bounds, run_batches
 from .bundle import INPUT, LENGTHS, OUTPUT_NAME, Bundle, load_bundle
 from .errors import BundleError
 
@@ -52,6 +55,19 @@ def session_logits(session, pipeline, token_lists, classes: int, batch_size: int
     """(n, classes) logits of tokenized documents through ``session`` (``batching.run_batches``)."""
     return run_batches(token_lists, batch_size, vectorize=pipeline.ids, run=lambda *a: run_session(session, *a),
                        classes=classes, lengths=pipeline.lengths if pipeline.length_aware else None, sort=sort)
+
+
+# Without a batch size, up to this many texts go to onnxruntime in one call, not split across
+# threads: below it the hand-off between threads costs about what a second core saves.
+UNSPLIT = 64
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS reports one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def open_session(path: str | os.PathLike, threads: int | None = None):
@@ -127,13 +143,26 @@ def check_session(bundle: Bundle, session, model_path) -> None:
 
 
 class Classifier:
+    """An exported bundle ready to score text.
+
+    ``threads``: the cores to score on (default: all this process may use). The input is cut into
+    that many chunks of whole batches, scored at once by as many onnxruntime calls with one thread
+    each: for these small LSTMs two one-thread calls beat one call split over two threads, and the
+    Python tokenizer of one chunk runs while onnxruntime holds the other (docs/benchmarks.md). A
+    document's logits do not depend on its chunk: a length-aware model scores each document alone,
+    and a fixed-width model's batches are the ones a single pass would make.
+    """
+
     def __init__(self, bundle: Bundle, precision: str | None = None, threads: int | None = None):
         self.bundle = bundle
         self.pipeline = bundle.pipeline
         self.model_path = bundle.model_path(precision)
-        self.session = open_session(self.model_path, threads)
+        self.threads = threads or available_cores()
+        self.session = open_session(self.model_path, 1)
         check_session(bundle, self.session, self.model_path)
         self.length_aware = self.pipeline.length_aware
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = Lock()
 
     @classmethod
     def load(cls, bundle: str | os.PathLike | None = None, precision: str | None = None,
@@ -158,9 +187,23 @@ class Classifier:
 
     def logits(self, texts: Sequence[str], batch_size: int | None = None, sort: bool = True) -> np.ndarray:
         """(n, classes) logits; with ``batch_size``, one onnxruntime call per that many texts (a
-        length-aware model's texts sorted by length first, unless ``sort`` is False)."""
-        return session_logits(self.session, self.pipeline, self.pipeline.model_tokens(texts), len(self.labels),
-                              batch_size, sort)
+        length-aware model's texts sorted by length first, unless ``sort`` is False), else one call
+        per thread (for more than ``UNSPLIT`` texts) or one for all."""
+        size = batch_size or max(UNSPLIT, ceil(len(texts) / self.threads))
+        return self.map_chunks(lambda part: session_logits(self.session, self.pipeline,
+                                                           self.pipeline.model_tokens(part), len(self.labels),
+                                                           size, sort), texts, size)
+
+    def map_chunks(self, score: Callable[[Sequence], np.ndarray], items: Sequence, batch_size: int) -> np.ndarray:
+        """``score`` applied to up to ``threads`` contiguous chunks of ``items`` (whole batches of
+        ``batch_size``) at once; the results concatenated in input order."""
+        bounds = chunk_bounds(len(items), batch_size, self.threads)
+        if len(bounds) <= 1:
+            return score(items)
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="lstmtc-score")
+        return np.concatenate(list(self._pool.map(lambda b: score(items[b[0]:b[1]]), bounds)))
 
     def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """(n, classes) probabilities, columns in ``labels`` order."""

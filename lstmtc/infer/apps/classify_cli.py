@@ -122,7 +122,9 @@ def _progress_for(quiet: bool):
                    f"{WINDOW_BATCHES} batches by length (for debugging: the output is identical, only slower; an "
                    "int8 model quantizes each batch's activations with its own scale, so a few of its answers can "
                    "change with the batch a document lands in, sorted or not).")
-@click.option("--threads", type=click.IntRange(1), help="onnxruntime intra-op threads [default: all cores].")
+@click.option("--threads", type=click.IntRange(1),
+              help="Cores to score on: the input is cut into this many chunks, each scored by one "
+                   "onnxruntime thread, the answers in input order [default: all cores].")
 @click.option("--strict", is_flag=True, help="Fail on invalid UTF-8 instead of replacing it.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local",

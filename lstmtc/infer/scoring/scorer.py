@@ -68,6 +68,8 @@ class Scorer:
             raise ValueError("batch_size must be at least 1")
         self.labels = clf.labels
         self.batch_size = batch_size
+        self.parallel = clf.threads
+        self.map_chunks = clf.map_chunks
         self.sort = sort
         self.length_aware = clf.length_aware
         self.tokenize = clf.pipeline.model_tokens
@@ -78,11 +80,16 @@ class Scorer:
 
     @property
     def window(self) -> int:
-        """How many texts a caller should hand to ``score`` at a time."""
-        return self.batch_size * WINDOW_BATCHES if self.length_aware and self.sort else self.batch_size
+        """How many texts a caller should hand to ``score`` at a time: a chunk for each of the
+        classifier's threads (``Classifier.map_chunks``)."""
+        per_chunk = self.batch_size * WINDOW_BATCHES if self.length_aware and self.sort else self.batch_size
+        return per_chunk * self.parallel
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), classes) logits, one onnxruntime call per ``batch_size`` texts."""
+        return self.map_chunks(self._chunk_logits, texts, self.batch_size)
+
+    def _chunk_logits(self, texts: Sequence[str]) -> np.ndarray:
         return run_batches(self.tokenize(texts), self.batch_size, vectorize=self.vectorize, run=self.run,
                            classes=len(self.labels), lengths=self.measure, sort=self.sort)
 

@@ -78,8 +78,8 @@ def score(ddf, bundle: str | os.PathLike | None = None, *, text_column, title_co
     ``bundle``: a bundle directory, an fsspec URL of one, or None for the model shipped with lstmtc.
     ``text_column`` (and ``title_column``, joined in front as title + " " + text) name columns of
     ``ddf``; missing values count as empty, and a blank document gets an empty label and NaN
-    probabilities. ``threads``: onnxruntime intra-op threads per worker (1 suits one worker process
-    per core). ``ship``: send the bundle's files with the graph (True) or let workers open
+    probabilities. ``threads``: cores per worker, each scoring a chunk of a partition (1 suits one
+    worker process per core). ``ship``: send the bundle's files with the graph (True) or let workers open
     ``bundle`` themselves (False; shared storage or a URL). Read string columns with
     ``dtype=str, keep_default_na=False`` to keep values exactly as in the file. (A shipped bundle
     of several MB makes distributed warn "Sending large graph" once; it is sent once, not per task.)
