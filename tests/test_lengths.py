@@ -177,7 +177,7 @@ def test_classifier_logits_equal_checkpoint_logits(packed_run, packed_bundle, pr
 
 def test_scorer_sorts_but_answers_in_input_order(packed_bundle):
     from lstmtc.infer import Classifier
-    from lstmtc.infer.scoring.scorer import Scorer
+    from lstmtc.infer.scoring.scorer import WINDOW_BATCHES, Scorer
 
     clf = Classifier.load(packed_bundle, threads=1)  # one chunk: one sorted pass (chunks: the test below)
     texts = _texts(500)
@@ -196,19 +196,19 @@ def test_scorer_sorts_but_answers_in_input_order(packed_bundle):
     np.testing.assert_allclose(got, unsorted, rtol=0, atol=ATOL)
     assert (got.argmax(1) == unsorted.argmax(1)).all()
     np.testing.assert_allclose(got, alone, rtol=0, atol=ATOL)  # row i is text i
-    assert sorted_scorer.window == 16 * 8 and Scorer(clf, 16, sort=False).window == 16  # one thread
+    assert sorted_scorer.window == 16 * WINDOW_BATCHES and Scorer(clf, 16, sort=False).window == 16  # one thread
 
 
 def test_chunks_scored_on_several_threads_answer_in_input_order(packed_bundle):
     import threading
 
     from lstmtc.infer import Classifier
-    from lstmtc.infer.scoring.scorer import Scorer
+    from lstmtc.infer.scoring.scorer import WINDOW_BATCHES, Scorer
 
     texts = _texts(500)
     one = Scorer(Classifier.load(packed_bundle, threads=1), batch_size=16)
     three = Scorer(Classifier.load(packed_bundle, threads=3), batch_size=16)
-    assert three.window == 3 * one.window == 3 * 16 * 8
+    assert three.window == 3 * one.window == 3 * 16 * WINDOW_BATCHES
     calls = []
     run = three.run
     three.run = lambda ids, lengths: calls.append((threading.get_ident(), lengths.copy())) or run(ids, lengths)
@@ -256,7 +256,7 @@ def test_cli_output_is_identical_with_and_without_sorting(packed_bundle, tmp_pat
 
 
 def test_stdin_pause_is_answered_at_once_with_sorting(packed_bundle):
-    """A window is 8 batches, but a pipe that pauses gets its answer before it sends more."""
+    """A window is many batches, but a pipe that pauses gets its answer before it sends more."""
     from test_classify_stream import classify_cmd
 
     proc = subprocess.Popen(classify_cmd() + ["-m", str(packed_bundle)],
