@@ -122,6 +122,14 @@ def test_the_recipe_mixes_it_in_and_the_bundle_computes_it(synth_dir, tmp_path, 
     np.testing.assert_allclose(Scorer(clf, 7).logits(many[:40]), alone, rtol=0, atol=1e-6)
     info = json.loads((tmp_path / "bundle" / "bundle.json").read_text())
     assert info["version"] == 2
+    # One lookup of the token ids (embedding + the linear model's word weights and idf) and one of
+    # the hashed pairs (the linear model's pair weights and idf): table_lookups.fuse_table_lookups.
+    import onnx
+
+    graph = onnx.load(str(tmp_path / "bundle" / "model.onnx")).graph
+    tables = {i.name for i in graph.initializer}
+    lookups = [n for n in graph.node if n.op_type == "Gather" and n.input[0] in tables]
+    assert len(lookups) == 2 and sum(n.input[1] == "input_ids" for n in lookups) == 1
 
 
 def test_a_complete_run_resumed_gets_the_linear_model_once(synth_dir, tmp_path, monkeypatch):

@@ -10,6 +10,8 @@ import warnings
 import torch
 from torch import nn
 
+from .table_lookups import fuse_table_lookups
+
 OPSET = 17
 INPUT = "input_ids"
 LENGTHS = "lengths"
@@ -68,6 +70,7 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, seq_len: int = 16, op
 
     A length-aware model (``model.config.lengths``) is exported through ``_Unpacked`` with a second
     input ``lengths`` (int64, one per row) that ``add_sequence_lens`` hands to every LSTM node.
+    Tables read with the same indices become one lookup (``table_lookups.fuse_table_lookups``).
     """
     import onnx
 
@@ -88,9 +91,10 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, seq_len: int = 16, op
             opset_version=opset, dynamo=False, do_constant_folding=True,
         )
     graph = onnx.load(str(path))
-    if packed:
-        if not add_sequence_lens(graph):
-            raise RuntimeError("the exported graph has no LSTM node to give the lengths to")
+    if packed and not add_sequence_lens(graph):
+        raise RuntimeError("the exported graph has no LSTM node to give the lengths to")
+    fused = fuse_table_lookups(graph)
+    if packed or fused:
         onnx.save(graph, str(path))
     onnx.checker.check_model(graph, full_check=True)
 
