@@ -207,7 +207,7 @@ _SPARSE_VALUES, _SPARSE_INDICES = 1, 2
 _TENSOR_EXTERNAL = 13  # repeated StringStringEntryProto {1: key, 2: value}
 
 
-def _varint(buf: bytes, i: int) -> tuple[int, int]:
+def _varint(buf: bytes | memoryview, i: int) -> tuple[int, int]:
     value = shift = 0
     while True:
         if i >= len(buf) or shift > 63:
@@ -220,7 +220,7 @@ def _varint(buf: bytes, i: int) -> tuple[int, int]:
         shift += 7
 
 
-def _fields(buf: bytes) -> list[tuple[int, bytes]]:
+def _fields(buf: bytes | memoryview) -> list[tuple[int, memoryview]]:
     """(field number, bytes) of the length-delimited fields of one protobuf message; other wire
     types are skipped."""
     out, i = [], 0
@@ -251,7 +251,7 @@ def _tensor_locations(tensor: bytes, found: set[str]) -> None:
         if number == _TENSOR_EXTERNAL:
             kv = dict(_fields(entry))
             if kv.get(1) == b"location":
-                found.add(kv.get(2, b"").decode("utf-8", "replace"))
+                found.add(bytes(kv.get(2, b"")).decode("utf-8", "replace"))
 
 
 def _graph_locations(graph: bytes, found: set[str]) -> None:
@@ -285,7 +285,8 @@ def external_files(model: bytes) -> set[str]:
     """The external-data locations an ONNX model (its bytes) references: from initializers, sparse
     initializers, node attributes and subgraphs, and functions. ValueError: not a protobuf."""
     found: set[str] = set()
-    for number, value in _fields(model):
+    # A memoryview: slicing it does not copy, and a weight tensor's bytes are most of the file.
+    for number, value in _fields(memoryview(model)):
         if number == _MODEL_GRAPH:
             _graph_locations(value, found)
         elif number == _MODEL_FUNCTIONS:
