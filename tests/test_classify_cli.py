@@ -757,3 +757,33 @@ def test_eval_errors(tmp_path, tiny_bundle):
     assert_error(invoke(["-m", tiny_bundle, "--eval", f]), "empty")
     f.write_bytes(b'"1","a","b \xff"\n')
     assert_error(invoke(["-m", tiny_bundle, "--eval", f]), f"{f}:1: not valid UTF-8")
+
+
+def test_long_texts_are_scored_in_smaller_windows_with_the_same_output(tmp_path, tiny_bundle, monkeypatch):
+    """A window is handed on once its texts hold WINDOW_CHARS characters (long documents must not
+    multiply memory by thousands of lines), in every input format; the output is unchanged."""
+    from lstmtc.infer.apps import classify as classify_app
+    from lstmtc.infer.scoring import scorer as scorer_mod
+
+    docs = [f"{d} " * (1 + i % 5) for i, d in enumerate(DOCS * 10)]
+    lines = tmp_path / "in.txt"
+    lines.write_text(lines_in(docs))
+    table = tmp_path / "in.csv"
+    table.write_text("id,text\n" + "".join(f'{i},"{d}"\n' for i, d in enumerate(docs)))
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text("".join(json.dumps({"id": i, "text": d}) + "\n" for i, d in enumerate(docs)))
+    runs = [["--prob", str(lines)], ["--prob", str(table)], ["--prob", "--jsonl", str(jsonl)]]
+    sizes = []
+    score = scorer_mod.Scorer.score
+    monkeypatch.setattr(scorer_mod.Scorer, "score", lambda self, texts: sizes.append(len(texts)) or score(self, texts))
+    before = []
+    for args in runs:
+        sizes.clear()
+        before.append((invoke(["-m", tiny_bundle, *args]), list(sizes)))
+    monkeypatch.setattr(scorer_mod, "WINDOW_CHARS", 200)
+    monkeypatch.setattr(classify_app, "WINDOW_CHARS", 200)
+    for args, (want, want_sizes) in zip(runs, before):
+        sizes.clear()
+        got = invoke(["-m", tiny_bundle, *args])
+        assert_ok(got, want.stdout_bytes.decode("utf-8"))
+        assert len(want_sizes) == 1 and len(sizes) > 3 and sum(sizes) == sum(want_sizes), (args, sizes)

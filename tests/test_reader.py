@@ -74,3 +74,12 @@ def test_records_keep_quoted_line_ends_and_name_record_lines(tmp_path, monkeypat
     assert list(records(path)) == [(1, ["id", "text"]), (2, ["1", "a\r\nb"]), (5, ["2", 'c "q"']), (6, ["3", "d"])]
     assert list(records(path, quoting="none")) == [(1, ["id", "text"]), (2, ["1", '"a']), (3, ['b"']),
                                                    (5, ["2", '"c ""q"""']), (6, ["3", "d"])]
+
+
+def test_line_batches_hand_on_a_window_once_it_holds_max_chars():
+    data = b"".join(b"x" * n + b"\n" for n in (3, 4, 10, 1, 1, 1, 20))
+    batches = list(line_batches(io.BytesIO(data), 100, Decoder("x"), wait_for_more=False, max_chars=8))
+    # 3 + 4 < 8, + 10 reaches it; 1 + 1 + 1 < 8, + 20 reaches it
+    assert [[len(line) for line in b] for b in batches] == [[3, 4, 10], [1, 1, 1, 20]]
+    plain = list(line_batches(io.BytesIO(data), 100, Decoder("x"), wait_for_more=False))
+    assert len(plain) == 1 and plain[0] == [x for b in batches for x in b]

@@ -21,7 +21,7 @@ from ..data.writers import PROB_DIGITS, LineFormatter, TableWriter, check_column
 from ..errors import DataError
 from ..scoring.metrics import report
 from ..scoring.report import default_note, describe_columns, evaluate_file, print_report
-from ..scoring.scorer import Scorer, batched
+from ..scoring.scorer import WINDOW_CHARS, Scorer, windows
 
 # A progress display: called with the path as given ('-' = stdin) and its size in bytes (None when
 # unknown), it gives a context that yields a callback taking the bytes read, or None.
@@ -37,16 +37,22 @@ def classify_lines(scorer: Scorer, sources: Sequence[str], formatter: LineFormat
                    progress: Progress = _no_progress, read=line_batches, encoding: str | None = None) -> None:
     """One output line per input line of each source ('-' = stdin), in order; a blank line gets an
     empty answer. Live input (stdin, a pipe) is answered as it arrives; every window of
-    ``scorer.window`` lines (or what arrived before a pause) is flushed."""
+    ``scorer.window`` lines (fewer once they hold ``WINDOW_CHARS`` characters, or what arrived before
+    a pause) is flushed."""
     for src in sources:
         refuse_as_lines(src)
     for src in sources:
         with line_source(src) as (source, name, size, live), progress(src, size) as on_bytes:
             decode = Decoder(name, strict, warn, REPLACE_HINT, encoding=encoding)
-            for batch in read(source, scorer.window, decode, on_bytes, wait_for_more=live):
+            for batch in read(source, scorer.window, decode, on_bytes, wait_for_more=live, max_chars=WINDOW_CHARS):
                 scored = scorer.score(batch)
                 out.write("\n".join(formatter.batch(scored.n, scored.live, scored.probs)) + "\n")
                 out.flush()
+
+
+def _chars(obj) -> int:
+    """About the characters a JSON object holds: its top-level strings (where its texts are)."""
+    return sum(len(v) for v in obj.values() if isinstance(v, str)) if isinstance(obj, dict) else 0
 
 
 def _size(path: str) -> int | None:
@@ -78,7 +84,7 @@ def classify_table(scorer: Scorer, path: str, out, *, prob: bool = False,
         writer = TableWriter(out, scorer.labels, table.delimiter, prob, table.quoting,
                              output_prefix)
         pending = [writer.header(table.header)] if table.header is not None else []
-        for chunk in batched(table.rows, scorer.window):
+        for chunk in windows(table.rows, scorer.window, lambda item: sum(map(len, item[1]))):
             rows = [row for _, row in chunk]
             scored = scorer.score([table.text(row) for row in rows])
             writer.write(pending + writer.scored(rows, scored.live, scored.probs))
@@ -99,7 +105,7 @@ def classify_jsonl(scorer: Scorer, path: str, out, *, prob: bool = False, text_c
     keys: tuple[str, str | None] | None = None
     with progress(path, _size(path)) as on_bytes:
         items = json_items(path, strict=strict, warn=warn, on_bytes=on_bytes, hint=REPLACE_HINT, encoding=encoding)
-        for chunk in batched(items, scorer.window):
+        for chunk in windows(items, scorer.window, lambda item: _chars(item[1])):
             for line, obj in chunk:
                 _check_object(obj, src, line, added, output_prefix)
                 keys = keys or _text_keys(obj, src, text_column, title_column)

@@ -292,20 +292,23 @@ def _lines(source: int | BinaryIO, decode: Decoder, keep_ends: bool, on_bytes=No
 
 
 def line_batches(source: int | BinaryIO, batch_size: int, decode: Decoder,
-                 on_bytes: Callable[[int], None] | None = None, wait_for_more: bool = True) -> Iterator[list[str]]:
+                 on_bytes: Callable[[int], None] | None = None, wait_for_more: bool = True,
+                 max_chars: int | None = None) -> Iterator[list[str]]:
     """Lists of decoded lines (without their endings), ``batch_size`` at most, handed on early when
-    a live input pauses (see the module docstring)."""
+    a live input pauses (see the module docstring) or when they hold ``max_chars`` characters."""
     batch: list[str] = []
+    held = 0
     for line in _lines(source, decode, False, on_bytes, wait_for_more):
         if line is PAUSE:
             if batch:
                 yield batch
-                batch = []
+                batch, held = [], 0
             continue
         batch.append(line)
-        if len(batch) >= batch_size:
+        held += len(line)
+        if len(batch) >= batch_size or (max_chars is not None and held >= max_chars):
             yield batch
-            batch = []
+            batch, held = [], 0
     if batch:
         yield batch
 

@@ -12,7 +12,7 @@ so writers can give them an empty answer and keep the output aligned with the in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import TypeVar
@@ -34,11 +34,34 @@ DEFAULT_BATCH = 64
 WINDOW_BATCHES = 32
 
 
+# A window is also handed on once its texts hold this many characters: a document is held whole
+# until it is tokenized, so long documents must not multiply memory by a window of thousands of
+# lines (AG News's 4,096-line windows hold about 1 M characters).
+WINDOW_CHARS = 1 << 24
+
+
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
     """Lists of ``size`` items (the last may be shorter), in order."""
     it = iter(items)
     while chunk := list(islice(it, size)):
         yield chunk
+
+
+def windows(items: Iterable[T], size: int, chars: Callable[[T], int],
+            max_chars: int | None = None) -> Iterator[list[T]]:
+    """Lists of at most ``size`` items, in order, each handed on as soon as the ``chars`` of its
+    items reach ``max_chars`` (default ``WINDOW_CHARS``)."""
+    cap = WINDOW_CHARS if max_chars is None else max_chars
+    window: list[T] = []
+    held = 0
+    for item in items:
+        window.append(item)
+        held += chars(item)
+        if len(window) >= size or held >= cap:
+            yield window
+            window, held = [], 0
+    if window:
+        yield window
 
 
 def has_text(text: str | None) -> bool:
