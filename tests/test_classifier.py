@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -280,3 +281,29 @@ def test_default_bundle_used_when_present(tiny_bundle, tiny_classifier, monkeypa
     clf = Classifier.load()
     assert clf.bundle.path == tiny_bundle
     assert np.array_equal(clf.predict_proba(TEXTS), tiny_classifier.predict_proba(TEXTS))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
+def test_a_forked_child_scores_on_threads_of_its_own(tiny_bundle):
+    """A classifier whose pool started before a fork (multiprocessing's fork start method, a
+    pre-forking server) must not wait forever in the child for threads that did not survive."""
+    import multiprocessing
+
+    clf = Classifier.load(tiny_bundle, threads=2)
+    many = TEXTS * 50  # more than UNSPLIT texts: two chunks, so the pool starts
+    want = clf.logits(many)
+    assert clf._pool is not None
+    _FORKED["clf"] = clf  # the child gets this very object, pool and all, by fork
+    try:
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            got = pool.apply_async(_score_in_child, (many,)).get(timeout=60)
+    finally:
+        _FORKED.clear()
+    np.testing.assert_array_equal(got, want)
+
+
+_FORKED: dict = {}
+
+
+def _score_in_child(texts):
+    return _FORKED["clf"].logits(texts)

@@ -57,6 +57,16 @@ def session_logits(session, pipeline, token_lists, classes: int, batch_size: int
                        classes=classes, lengths=pipeline.lengths if pipeline.length_aware else None, sort=sort)
 
 
+# Guards the creation of a classifier's thread pool; a fresh one in a forked child, where a lock
+# held by another thread at the fork would stay held.
+_POOL_LOCK = Lock()
+if hasattr(os, "register_at_fork"):
+    def _new_pool_lock() -> None:
+        global _POOL_LOCK
+        _POOL_LOCK = Lock()
+
+    os.register_at_fork(after_in_child=_new_pool_lock)
+
 # Without a batch size, up to this many texts go to onnxruntime in one call, not split across
 # threads: below it the hand-off between threads costs about what a second core saves.
 UNSPLIT = 64
@@ -162,7 +172,7 @@ class Classifier:
         check_session(bundle, self.session, self.model_path)
         self.length_aware = self.pipeline.length_aware
         self._pool: ThreadPoolExecutor | None = None
-        self._pool_lock = Lock()
+        self._pool_pid: int | None = None
 
     @classmethod
     def load(cls, bundle: str | os.PathLike | None = None, precision: str | None = None,
@@ -200,10 +210,18 @@ class Classifier:
         bounds = chunk_bounds(len(items), batch_size, self.threads)
         if len(bounds) <= 1:
             return score(items)
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="lstmtc-score")
-        return np.concatenate(list(self._pool.map(lambda b: score(items[b[0]:b[1]]), bounds)))
+        return np.concatenate(list(self._executor().map(lambda b: score(items[b[0]:b[1]]), bounds)))
+
+    def _executor(self) -> ThreadPoolExecutor:
+        """This process's thread pool. A child forked after the pool started (multiprocessing,
+        a pre-forking server) has the pool object but none of its threads: it makes its own."""
+        pid = os.getpid()
+        if self._pool is None or self._pool_pid != pid:
+            with _POOL_LOCK:
+                if self._pool is None or self._pool_pid != pid:
+                    self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="lstmtc-score")
+                    self._pool_pid = pid
+        return self._pool
 
     def predict_proba(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """(n, classes) probabilities, columns in ``labels`` order."""
