@@ -209,9 +209,16 @@ def test_chunks_scored_on_several_threads_answer_in_input_order(packed_bundle):
     one = Scorer(Classifier.load(packed_bundle, threads=1), batch_size=16)
     three = Scorer(Classifier.load(packed_bundle, threads=3), batch_size=16)
     assert three.window == 3 * one.window == 3 * 16 * WINDOW_BATCHES
-    calls = []
+    calls, started = [], threading.Barrier(3)
     run = three.run
-    three.run = lambda ids, lengths: calls.append((threading.get_ident(), lengths.copy())) or run(ids, lengths)
+
+    def spy(ids, lengths):
+        if all(ident != threading.get_ident() for ident, _ in calls):
+            started.wait(timeout=30)  # each chunk's first call waits for the others: all three at once
+        calls.append((threading.get_ident(), lengths.copy()))
+        return run(ids, lengths)
+
+    three.run = spy
     got = three.logits(texts)
     # three chunks of whole batches (176, 176, 148 texts), each sorted on its own thread
     assert len({ident for ident, _ in calls}) == 3 and len(calls) == 11 + 11 + 10

@@ -36,3 +36,12 @@ def batch_inputs(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None
         return x[idx].to(device), None
     lb = lengths[idx]
     return x[idx, : int(lb.max())].to(device), lb
+
+
+def model_batches(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None, batch_size: int,
+                  device: torch.device):
+    """(rows, logits) of ``model`` on ``x``, ``batch_size`` rows at a time on ``device``: the one
+    batched forward pass behind validation and the linear model's mixing."""
+    for i in range(0, len(x), batch_size):
+        rows = slice(i, i + batch_size)
+        yield rows, model(*batch_inputs(model, x, lengths, rows, device))

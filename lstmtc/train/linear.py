@@ -185,10 +185,9 @@ def mix_into_best(out, cfg, prep, device: torch.device, log: Callable[[str], Non
 @torch.no_grad()
 def _probs(model, x, lengths, batch_size: int, device: torch.device) -> np.ndarray:
     """``model``'s probabilities on ``x``, batch by batch on ``device``."""
-    from .batches import batch_inputs
+    from .batches import model_batches
 
     model.to(device).eval()
-    out = [model(*batch_inputs(model, x, lengths, slice(i, i + batch_size), device)).softmax(-1).cpu()
-           for i in range(0, len(x), batch_size)]
+    out = [logits.softmax(-1).cpu() for _, logits in model_batches(model, x, lengths, batch_size, device)]
     model.cpu()
     return torch.cat(out).numpy()

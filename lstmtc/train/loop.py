@@ -20,7 +20,7 @@ from lstmtc.infer.scoring.metrics import report as metrics_report
 from lstmtc.infer.vocab import Vocab
 
 from . import runrecord
-from .batches import batch_inputs, epoch_batches
+from .batches import batch_inputs, epoch_batches, model_batches
 from .checkpoint import BEST, LAST, read_checkpoint, save_checkpoints
 from .config import AUTO, CHOICES, TrainConfig, auto_ngram_buckets
 from .devices import PROGRESS_LOSS_EVERY, host_sum, native_bf16, resolve_device, resolve_precision
@@ -73,10 +73,8 @@ def predict_tensors(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_si
     # Losses and predictions stay on the device until the end: a transfer per batch would make the
     # host wait for an accelerator after every batch.
     sums, preds = [], []
-    for i in range(0, len(x), batch_size):
-        xb, lb = batch_inputs(model, x, lengths, slice(i, i + batch_size), device)
-        yb = y[i : i + batch_size].to(device)
-        logits = model(xb, lb)
+    for rows, logits in model_batches(model, x, lengths, batch_size, device):
+        yb = y[rows].to(device)
         sums.append(nn.functional.cross_entropy(logits, yb, reduction="sum"))
         preds.append(logits.argmax(1))
     return host_sum(sums) / len(x), torch.cat(preds).cpu().numpy()
