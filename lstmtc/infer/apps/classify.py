@@ -17,11 +17,12 @@ from contextlib import AbstractContextManager, nullcontext
 from ..data.columns import open_table, resolve_columns
 from ..data.formats import MISSING, cell, check_object, refuse_as_lines
 from ..data.reader import REPLACE_HINT, Decoder, json_items, line_batches, line_source, source_name
+from ..data.windows import windows
 from ..data.writers import PROB_DIGITS, LineFormatter, TableWriter, check_columns, placed, prediction_columns
 from ..errors import DataError
 from ..scoring.metrics import report
 from ..scoring.report import default_note, describe_columns, evaluate_file, print_report
-from ..scoring.scorer import WINDOW_CHARS, Scorer, windows
+from ..scoring.scorer import WINDOW_CHARS, Scorer
 
 # A progress display: called with the path as given ('-' = stdin) and its size in bytes (None when
 # unknown), it gives a context that yields a callback taking the bytes read, or None.
@@ -84,7 +85,7 @@ def classify_table(scorer: Scorer, path: str, out, *, prob: bool = False,
         writer = TableWriter(out, scorer.labels, table.delimiter, prob, table.quoting,
                              output_prefix)
         pending = [writer.header(table.header)] if table.header is not None else []
-        for chunk in windows(table.rows, scorer.window, lambda item: sum(map(len, item[1]))):
+        for chunk in windows(table.rows, scorer.window, lambda item: sum(map(len, item[1])), WINDOW_CHARS):
             rows = [row for _, row in chunk]
             scored = scorer.score([table.text(row) for row in rows])
             writer.write(pending + writer.scored(rows, scored.live, scored.probs))
@@ -105,7 +106,7 @@ def classify_jsonl(scorer: Scorer, path: str, out, *, prob: bool = False, text_c
     keys: tuple[str, str | None] | None = None
     with progress(path, _size(path)) as on_bytes:
         items = json_items(path, strict=strict, warn=warn, on_bytes=on_bytes, hint=REPLACE_HINT, encoding=encoding)
-        for chunk in windows(items, scorer.window, lambda item: _chars(item[1])):
+        for chunk in windows(items, scorer.window, lambda item: _chars(item[1]), WINDOW_CHARS):
             for line, obj in chunk:
                 _check_object(obj, src, line, added, output_prefix)
                 keys = keys or _text_keys(obj, src, text_column, title_column)

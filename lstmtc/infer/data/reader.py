@@ -40,13 +40,13 @@ from typing import BinaryIO
 from ..errors import DataError, reading
 from . import formats as file_formats
 from .transcode import check_encoding, utf8_reader
+from .windows import PAUSE, windows
 
 READ_SIZE = 1 << 16
 BIG_BLOCK = 1 << 20  # a block longer than this (a long line) is decoded line by line, without a block-wide copy
 BOM = b"\xef\xbb\xbf"
 _LONE_CR = re.compile(rb"\r(?!\n)")
 CR_WINDOW = 1 << 16  # an input with CRs and no LF in its first 64 KiB ends its lines with CR
-PAUSE = None  # what ``_lines`` yields when a live input has nothing more to give right now
 # How to get past invalid UTF-8 where replacing it is the default (lstmtc-classify, the Dask engine).
 REPLACE_HINT = "name its encoding with --encoding, re-encode it, or drop --strict to replace bad bytes"
 
@@ -296,21 +296,7 @@ def line_batches(source: int | BinaryIO, batch_size: int, decode: Decoder,
                  max_chars: int | None = None) -> Iterator[list[str]]:
     """Lists of decoded lines (without their endings), ``batch_size`` at most, handed on early when
     a live input pauses (see the module docstring) or when they hold ``max_chars`` characters."""
-    batch: list[str] = []
-    held = 0
-    for line in _lines(source, decode, False, on_bytes, wait_for_more):
-        if line is PAUSE:
-            if batch:
-                yield batch
-                batch, held = [], 0
-            continue
-        batch.append(line)
-        held += len(line)
-        if len(batch) >= batch_size or (max_chars is not None and held >= max_chars):
-            yield batch
-            batch, held = [], 0
-    if batch:
-        yield batch
+    return windows(_lines(source, decode, False, on_bytes, wait_for_more), batch_size, len, max_chars)
 
 
 def read_line(path, number: int | None = None, encoding: str | None = None) -> str:

@@ -12,7 +12,7 @@ so writers can give them an empty answer and keep the output aligned with the in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import TypeVar
@@ -45,23 +45,6 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
     it = iter(items)
     while chunk := list(islice(it, size)):
         yield chunk
-
-
-def windows(items: Iterable[T], size: int, chars: Callable[[T], int],
-            max_chars: int | None = None) -> Iterator[list[T]]:
-    """Lists of at most ``size`` items, in order, each handed on as soon as the ``chars`` of its
-    items reach ``max_chars`` (default ``WINDOW_CHARS``)."""
-    cap = WINDOW_CHARS if max_chars is None else max_chars
-    window: list[T] = []
-    held = 0
-    for item in items:
-        window.append(item)
-        held += chars(item)
-        if len(window) >= size or held >= cap:
-            yield window
-            window, held = [], 0
-    if window:
-        yield window
 
 
 def has_text(text: str | None) -> bool:
