@@ -6,8 +6,9 @@ scorer's steps and the formatter's ``lines`` are attributes, ``classify_lines`` 
 and writes to any stream), so what is timed is the code that runs, not a copy of it:
 
 - read: ``reader.line_batches`` over the file descriptor (read, split lines, decode UTF-8);
-- tokenize: ``Scorer.tokenize`` (``text.basic_english``);
-- vectorize: ``Scorer.vectorize`` (vocabulary lookup, truncate, pad into an int64 array);
+- tokenize: ``Scorer.tokenize`` (``TextPipeline.model_ids``: the tokenizer, and each text's tokens
+  looked up in the vocabulary while they are fresh in the cache);
+- vectorize: ``Scorer.vectorize`` (``TextPipeline.pad``: the batch's ids padded into an int64 array);
 - session.run: ``Scorer.run`` (onnxruntime);
 - postprocess: ``Scorer.softmax`` and ``LineFormatter.lines`` (probabilities -> label text);
 - write: opening the output, the per-batch writes and flushes, closing it. By default the output

@@ -120,3 +120,22 @@ def test_pipeline_rejects_unknown_settings():
         TextPipeline(VOCAB, 5, tokenizer="spacy")
     with pytest.raises(ValueError, match="padding_side"):
         TextPipeline(VOCAB, 5, padding_side="middle")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    texts=st.lists(st.text(alphabet=st.sampled_from("the cat sat on mat dog . ,ÉÜ’"), max_size=40), max_size=8),
+    max_tokens=st.integers(1, 10),
+    side=st.sampled_from(["post", "pre", "packed"]),
+    tokenizer=st.sampled_from(["basic_english", "multilingual"]),
+)
+def test_ids_looked_up_per_text_pad_to_the_same_array(texts, max_tokens, side, tokenizer):
+    # The scorer looks each text up as it is tokenized (model_ids) and pads per batch (pad); export
+    # validation and training go through token lists (ids): both must give the model the same input.
+    pipe = TextPipeline(VOCAB, max_tokens, padding_side=side, tokenizer=tokenizer)
+    ids = pipe.model_ids(texts)
+    tokens = pipe.model_tokens(texts)
+    assert ids == [[ID.get(t, VOCAB.unk_index) for t in doc] for doc in tokens]
+    np.testing.assert_array_equal(pipe.pad(ids), pipe.ids(tokens))
+    np.testing.assert_array_equal(pipe.lengths(ids), pipe.lengths(tokens))
+    np.testing.assert_array_equal(pipe(texts), pipe.ids(tokens))

@@ -77,15 +77,15 @@ def export_bundle(ckpt_path, out_dir, *, force: bool = False, validate: bool = T
         result = ExportResult(out, report)
         models = {"fp32": MODEL_FILES["fp32"]}
         if precisions:
-            tokens = pipeline.model_tokens(texts)
-            ref = session_logits(fp32, pipeline, tokens, len(labelset), 1024).argmax(1)
+            ids = pipeline.model_ids(texts)
+            ref = session_logits(fp32, pipeline, ids, len(labelset), 1024).argmax(1)
             for prec in precisions:
                 if prec == "fp32":
                     continue
                 dst = tmp / MODEL_FILES[prec]
                 (quantize_int8 if prec == "int8" else convert_fp16)(tmp / MODEL_FILES["fp32"], dst)
-                pred = session_logits(open_session(dst), pipeline, tokens, len(labelset), 1024).argmax(1)
-                info = {"agreement_with_fp32": float((pred == ref).mean()), "n": len(tokens)}
+                pred = session_logits(open_session(dst), pipeline, ids, len(labelset), 1024).argmax(1)
+                info = {"agreement_with_fp32": float((pred == ref).mean()), "n": len(ids)}
                 if dataset:
                     gold = np.asarray(dataset.labels)
                     info["accuracy"] = float((pred == gold).mean())

@@ -1,4 +1,4 @@
-"""The one place token lists become logits: batches of ``batch_size`` documents, each run through
+"""The one place documents (token or id lists) become logits: batches of ``batch_size`` documents, each run through
 the model in one call. A length-aware model (bundle format 2) gets its documents sorted by length
 first, so each batch runs at about its own documents' length instead of the longest of a random
 batch; the logits go back to the input order. A fixed-width model (format 1) is run in input
@@ -12,7 +12,7 @@ from math import ceil
 
 import numpy as np
 
-Tokens = Sequence[Sequence[str]]
+Tokens = Sequence[Sequence]  # token lists, or the same looked up (id lists)
 
 
 def run_batches(tokens: Tokens, batch_size: int | None, *, vectorize: Callable[[Tokens], np.ndarray],
@@ -20,10 +20,11 @@ def run_batches(tokens: Tokens, batch_size: int | None, *, vectorize: Callable[[
                 lengths: Callable[[Tokens], np.ndarray] | None = None, sort: bool = True) -> np.ndarray:
     """(len(tokens), classes) logits in input order.
 
-    ``vectorize`` turns a batch's token lists into ids; ``run`` scores them (``run(ids)``, or
-    ``run(ids, lengths)`` when ``lengths`` is given: the model is length-aware). ``sort`` orders a
-    length-aware model's documents by length before batching (stable, so equal lengths keep their
-    order); the logits are the same either way, only the time differs.
+    ``vectorize`` turns a batch's token (or id) lists into the model's input array; ``run`` scores
+    them (``run(ids)``, or ``run(ids, lengths)`` when ``lengths`` is given: the model is
+    length-aware). ``sort`` orders a length-aware model's documents by length before batching
+    (stable, so equal lengths keep their order); the logits are the same either way, only the
+    time differs.
     """
     n = len(tokens)
     if n == 0:

@@ -50,10 +50,11 @@ def run_session(session, input_ids: np.ndarray, lengths: np.ndarray | None = Non
     return session.run(None, feed)[0]
 
 
-def session_logits(session, pipeline, token_lists, classes: int, batch_size: int | None = None,
+def session_logits(session, pipeline, id_lists, classes: int, batch_size: int | None = None,
                    sort: bool = True) -> np.ndarray:
-    """(n, classes) logits of tokenized documents through ``session`` (``batching.run_batches``)."""
-    return run_batches(token_lists, batch_size, vectorize=pipeline.ids, run=lambda *a: run_session(session, *a),
+    """(n, classes) logits of documents as vocabulary ids (``pipeline.model_ids``) through ``session``
+    (``batching.run_batches``)."""
+    return run_batches(id_lists, batch_size, vectorize=pipeline.pad, run=lambda *a: run_session(session, *a),
                        classes=classes, lengths=pipeline.lengths if pipeline.length_aware else None, sort=sort)
 
 
@@ -201,7 +202,7 @@ class Classifier:
         per thread (for more than ``UNSPLIT`` texts) or one for all."""
         size = batch_size or max(UNSPLIT, ceil(len(texts) / self.threads))
         return self.map_chunks(lambda part: session_logits(self.session, self.pipeline,
-                                                           self.pipeline.model_tokens(part), len(self.labels),
+                                                           self.pipeline.model_ids(part), len(self.labels),
                                                            size, sort), texts, size)
 
     def map_chunks(self, score: Callable[[Sequence], np.ndarray], items: Sequence, batch_size: int) -> np.ndarray:

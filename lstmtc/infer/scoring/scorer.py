@@ -2,7 +2,7 @@
 (line mode, CSV/TSV tables, the Dask partitions, the stage benchmark) goes through ``Scorer``.
 
 The texts handed to ``score`` (a window: ``Scorer.window`` of them, or fewer when a stream pauses)
-are tokenized, then scored ``batch_size`` at a time with one onnxruntime call per batch
+are tokenized and looked up in the vocabulary, then scored ``batch_size`` at a time with one onnxruntime call per batch
 (``lstmtc.infer.batching``): for a length-aware model the window is sorted by length first and the
 results put back in input order. Each step (tokenize -> vectorize -> run -> softmax) is an
 attribute of the scorer, so a benchmark can time them by wrapping (``benchmarks/stages.py``).
@@ -79,8 +79,8 @@ class Scorer:
         self.map_chunks = clf.map_chunks
         self.sort = sort
         self.length_aware = clf.length_aware
-        self.tokenize = clf.pipeline.model_tokens
-        self.vectorize = clf.pipeline.ids
+        self.tokenize = clf.pipeline.model_ids  # tokenizer and vocabulary lookup
+        self.vectorize = clf.pipeline.pad
         self.measure = clf.pipeline.lengths if clf.length_aware else None
         self.run = clf.logits_ids
         self.softmax = softmax
