@@ -10,6 +10,7 @@ import warnings
 import torch
 from torch import nn
 
+from .exact_sums import exact_sums
 from .table_lookups import fuse_table_lookups
 
 OPSET = 17
@@ -70,7 +71,9 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, seq_len: int = 16, op
 
     A length-aware model (``model.config.lengths``) is exported through ``_Unpacked`` with a second
     input ``lengths`` (int64, one per row) that ``add_sequence_lens`` hands to every LSTM node.
-    Tables read with the same indices become one lookup (``table_lookups.fuse_table_lookups``).
+    Tables read with the same indices become one lookup (``table_lookups.fuse_table_lookups``), and
+    a length-aware model's sums over the steps are taken in float64 (``exact_sums.exact_sums``), so
+    they do not depend on the padded width.
     """
     import onnx
 
@@ -94,7 +97,8 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, seq_len: int = 16, op
     if packed and not add_sequence_lens(graph):
         raise RuntimeError("the exported graph has no LSTM node to give the lengths to")
     fused = fuse_table_lookups(graph)
-    if packed or fused:
+    summed = exact_sums(graph) if packed else 0  # a fixed-width model's widths never change
+    if packed or fused or summed:
         onnx.save(graph, str(path))
     onnx.checker.check_model(graph, full_check=True)
 
