@@ -29,8 +29,8 @@ POOLINGS = ("last", "max", "mean")
 NGRAM_HASH_PRIME = 10_000_019
 # The linear model weighs a term seen tf times by 1 + log tf, read from a table of (1 + log t) / t
 # per position: onnxruntime's Log rounds an element differently by where it falls in the tensor,
-# so computing it in the graph moved a document's answer with the batch's width (~1e-6; what is
-# left, ~1e-7, is onnxruntime's ReduceSum, which the n-gram bag shares). A term
+# so computing it in the graph moved a document's answer with the batch's width (~1e-6; the ~1e-7
+# of onnxruntime's ReduceSum over the steps is gone too: lstmtc.export.exact_sums). A term
 # repeated more often than the table is long counts as if seen LINEAR_TF_TABLE - 1 times per share.
 LINEAR_TF_TABLE = 4096
 
@@ -257,7 +257,11 @@ def _tfidf_terms(ids: torch.Tensor, real: torch.Tensor, idf: torch.Tensor, weigh
     sublinear tf, each of a term's tf positions carrying 1/tf of it. Both are summed over the
     positions in one reduction over a middle axis, which onnxruntime adds up position by position:
     padding then adds exact zeros, and a document's answer keeps its bits at any padded width."""
-    same = (ids.unsqueeze(2) == ids.unsqueeze(1)).to(real.dtype) * real.unsqueeze(1)  # (batch, n, n)
+    # Padding reads as ids no term has (-1 - its position: terms are >= 0), so a position matches
+    # real positions only, without a mask over the (batch, n, n) comparisons.
+    steps = torch.arange(ids.shape[1], device=ids.device)
+    distinct = torch.where(real > 0, ids, -1 - steps)  # (batch, n)
+    same = (distinct.unsqueeze(2) == distinct.unsqueeze(1)).to(real.dtype)  # (batch, n, n)
     tf = (same.sum(-1) * real).clamp_min(1.0)  # (batch, n): the count of each position's term (exact)
     per = table[tf.clamp_max(len(table) - 1).long()]  # (batch, n): (1 + log tf) / tf
     share = (real * idf * per).unsqueeze(-1)  # (batch, n, 1)
