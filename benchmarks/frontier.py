@@ -129,6 +129,42 @@ def bundle_bytes(bundle: Path) -> int:
     return sum((bundle / name).stat().st_size for name in [*names, "bundle.json"])
 
 
+# Where a point's name may go, in offset points from the point, tried in this order.
+LABEL_SPOTS = (((6, 4), "left"), ((6, -11), "left"), ((-6, 4), "right"), ((-6, -11), "right"))
+
+
+def place_labels(ax, rows: list[dict]) -> list:
+    """Name every point, highest accuracy first, at the first of ``LABEL_SPOTS`` where the name
+    stays inside the axes and overlaps no name placed before it (measured as drawn); the first spot
+    if none is free."""
+    renderer = ax.figure.canvas.get_renderer()
+    inside = ax.get_window_extent(renderer)
+    placed, labels = [], [None] * len(rows)
+
+    def taken(box) -> bool:
+        return (any(box.overlaps(other) for other in placed) or box.x0 < inside.x0 or box.x1 > inside.x1
+                or box.y0 < inside.y0 or box.y1 > inside.y1)
+
+    for i in sorted(range(len(rows)), key=lambda i: -rows[i]["accuracy"]):
+        r = rows[i]
+        for offset, ha in LABEL_SPOTS:
+            label = ax.annotate(r["name"], (r["docs_per_s"], r["accuracy"] * 100), textcoords="offset points",
+                                xytext=offset, ha=ha, fontsize=8)
+            box = label.get_window_extent(renderer).expanded(1.02, 1.1)
+            if not taken(box) or (offset, ha) == LABEL_SPOTS[-1]:
+                break
+            label.remove()
+        if taken(box):
+            label.remove()
+            offset, ha = LABEL_SPOTS[0]
+            label = ax.annotate(r["name"], (r["docs_per_s"], r["accuracy"] * 100), textcoords="offset points",
+                                xytext=offset, ha=ha, fontsize=8)
+            box = label.get_window_extent(renderer)
+        placed.append(box)
+        labels[i] = label
+    return labels
+
+
 def chart(rows: list[dict], path: Path, title: str) -> None:
     import matplotlib
 
@@ -141,8 +177,6 @@ def chart(rows: list[dict], path: Path, title: str) -> None:
         marker = "*" if r.get("bundled") else "o"
         ax.scatter(r["docs_per_s"], r["accuracy"] * 100, s=160 if r.get("bundled") else 50, c=color, marker=marker,
                    zorder=3)
-        ax.annotate(r["name"], (r["docs_per_s"], r["accuracy"] * 100), textcoords="offset points", xytext=(6, 4),
-                    fontsize=8)
     from matplotlib.lines import Line2D
 
     ax.legend(handles=[Line2D([], [], marker="*", color="tab:blue", ls="", markersize=12, label="lstmtc, bundled"),
@@ -155,6 +189,7 @@ def chart(rows: list[dict], path: Path, title: str) -> None:
     ax.set_title(title, fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
+    place_labels(ax, rows)  # after the layout: the names are placed where they will be drawn
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)

@@ -85,3 +85,33 @@ def test_peer_predict_keeps_lines_aligned(tmp_path, kind):
     assert lines[-1] == "" and len(lines) == 5
     assert lines[1] == "" and lines[2] == ""
     assert lines[0] in {"1", "2", "3", "4"} and lines[3] in {"1", "2", "3", "4"}
+
+
+def test_names_of_close_points_do_not_overlap():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from benchmarks.frontier import place_labels
+
+    rows = [{"name": "recipe with 128 units", "docs_per_s": 6834, "accuracy": 0.9262},
+            {"name": "recipe before the linear model", "docs_per_s": 6874, "accuracy": 0.9251},
+            {"name": "TF-IDF 1-2g + LR", "docs_per_s": 6509, "accuracy": 0.9153},
+            {"name": "recipe without vectors", "docs_per_s": 6270, "accuracy": 0.9136},
+            {"name": "default recipe before the bag", "docs_per_s": 6442, "accuracy": 0.9096},
+            {"name": "fastText bigrams", "docs_per_s": 40289, "accuracy": 0.9045}]
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
+    ax.scatter([r["docs_per_s"] for r in rows], [r["accuracy"] * 100 for r in rows])
+    ax.set_xscale("log")
+    fig.tight_layout()
+    labels = place_labels(ax, rows)
+    renderer = fig.canvas.get_renderer()
+    boxes = [label.get_window_extent(renderer) for label in labels]
+    assert [label.get_text() for label in labels] == [r["name"] for r in rows]
+    inside = ax.get_window_extent(renderer)
+    assert all(inside.x0 <= b.x0 and b.x1 <= inside.x1 for b in boxes)  # fastText's name not cut off
+    for i in range(len(boxes)):
+        for j in range(i):
+            assert not boxes[i].overlaps(boxes[j]), (rows[i]["name"], rows[j]["name"])
+    plt.close(fig)
