@@ -145,22 +145,21 @@ def place_labels(ax, rows: list[dict]) -> list:
         return (any(box.overlaps(other) for other in placed) or box.x0 < inside.x0 or box.x1 > inside.x1
                 or box.y0 < inside.y0 or box.y1 > inside.y1)
 
+    def name(r: dict, spot):
+        offset, ha = spot
+        return ax.annotate(r["name"], (r["docs_per_s"], r["accuracy"] * 100), textcoords="offset points",
+                           xytext=offset, ha=ha, fontsize=8)
+
     for i in sorted(range(len(rows)), key=lambda i: -rows[i]["accuracy"]):
-        r = rows[i]
-        for offset, ha in LABEL_SPOTS:
-            label = ax.annotate(r["name"], (r["docs_per_s"], r["accuracy"] * 100), textcoords="offset points",
-                                xytext=offset, ha=ha, fontsize=8)
-            box = label.get_window_extent(renderer).expanded(1.02, 1.1)
-            if not taken(box) or (offset, ha) == LABEL_SPOTS[-1]:
+        label = None
+        for spot in LABEL_SPOTS:
+            label = name(rows[i], spot)
+            if not taken(label.get_window_extent(renderer).expanded(1.02, 1.1)):
                 break
             label.remove()
-        if taken(box):
-            label.remove()
-            offset, ha = LABEL_SPOTS[0]
-            label = ax.annotate(r["name"], (r["docs_per_s"], r["accuracy"] * 100), textcoords="offset points",
-                                xytext=offset, ha=ha, fontsize=8)
-            box = label.get_window_extent(renderer)
-        placed.append(box)
+            label = None
+        label = label or name(rows[i], LABEL_SPOTS[0])
+        placed.append(label.get_window_extent(renderer).expanded(1.02, 1.1))
         labels[i] = label
     return labels
 

@@ -255,8 +255,9 @@ def _tfidf_terms(ids: torch.Tensor, real: torch.Tensor, idf: torch.Tensor, weigh
     """For terms ``ids`` (batch, n) where ``real``: the sums of tf-idf x weight and of tf-idf squared,
     (batch, num_classes + 1); tf-idf = (1 + log tf) x idf per distinct term as scikit-learn's
     sublinear tf, each of a term's tf positions carrying 1/tf of it. Both are summed over the
-    positions in one reduction over a middle axis, which onnxruntime adds up position by position:
-    padding then adds exact zeros, and a document's answer keeps its bits at any padded width."""
+    positions in one reduction over the middle axis; padding adds exact zeros, and the export takes
+    that sum in float64 (``lstmtc.export.exact_sums``: onnxruntime's float32 order depends on the
+    width), so a document's answer keeps its bits at any padded width."""
     # Padding reads as ids no term has (-1 - its position: terms are >= 0), so a position matches
     # real positions only, without a mask over the (batch, n, n) comparisons.
     steps = torch.arange(ids.shape[1], device=ids.device)
